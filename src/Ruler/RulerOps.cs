@@ -1,0 +1,132 @@
+using Ruler.Internal;
+
+namespace Ruler;
+
+/// <summary>
+/// The functional API of a general ruler: statistics, forward, backward and the fused residual add + norm for any
+/// axis set. Tensors are contiguous row-major spans with an explicit shape. γ (<c>gamma</c>) and β (<c>beta</c>)
+/// have <see cref="RulerLayout.AffineSize"/> elements, or are empty to omit them. Saved statistics (<c>mean</c>,
+/// <c>rstd</c>) are float64, one per group (<see cref="RulerLayout.GroupCount"/>); a ruler without centering saves
+/// mean 0. Every argument is validated before anything is written.
+/// </summary>
+public static class RulerOps
+{
+    /// <summary>The exact moments (count, mean, M2) of every group.</summary>
+    public static void Moments<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<GroupMoments> moments)
+        where T : unmanaged
+    {
+        var layout = Resolve(ruler, x.Length, shape);
+        Check.Length(moments.Length, layout.GroupCount, nameof(moments));
+        Kernels.Moments(layout, x, moments);
+    }
+
+    /// <summary>Turns group moments into the mean and rstd = 1/√(var + eps) (or 1/√(mean square + eps) without centering) that normalization uses.</summary>
+    public static void Statistics(RulerSpec ruler, ReadOnlySpan<GroupMoments> moments, Span<double> mean, Span<double> rstd)
+    {
+        ArgumentNullException.ThrowIfNull(ruler);
+        Check.Length(mean.Length, moments.Length, nameof(mean));
+        Check.Length(rstd.Length, moments.Length, nameof(rstd));
+        for (int g = 0; g < moments.Length; g++)
+        {
+            var m = moments[g];
+            if (m.Count <= 0) throw Check.Fail(nameof(moments), "every group to hold at least one value", $"group {g} with count {m.Count}");
+            mean[g] = ruler.Center ? m.Mean : 0;
+            rstd[g] = 1 / Math.Sqrt((ruler.Center ? m.Variance : m.MeanSquare) + ruler.Eps);
+        }
+    }
+
+    /// <summary>Normalizes <paramref name="x"/> with statistics computed from it: y = (x − mean)·rstd·γ + β. Saves mean and rstd for the backward.</summary>
+    public static void Forward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
+        Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+    {
+        var layout = Resolve(ruler, x.Length, shape);
+        CheckAffine(layout, gamma.Length, beta.Length);
+        Check.Length(y.Length, layout.Count, nameof(y));
+        CheckStats(layout, mean.Length, rstd.Length);
+        Kernels.Forward(layout, x, gamma, beta, y, mean, rstd);
+    }
+
+    /// <summary>Normalizes <paramref name="x"/> with given statistics (eval mode, running statistics, or statistics merged across shards).</summary>
+    public static void Normalize<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
+    {
+        var layout = Resolve(ruler, x.Length, shape);
+        CheckAffine(layout, gamma.Length, beta.Length);
+        Check.Length(y.Length, layout.Count, nameof(y));
+        CheckStats(layout, mean.Length, rstd.Length);
+        Kernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
+    }
+
+    /// <summary>
+    /// Gradients of a normalization: with x̂ = (x − mean)·rstd and g = dy·γ, dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
+    /// (without centering, the mean(g) term is absent); dγ = Σ dy·x̂ and dβ = Σ dy over every axis but the affine ones.
+    /// When <paramref name="statisticsFromInput"/> is false (eval mode: the statistics were constants), dx = rstd·g.
+    /// <paramref name="dgamma"/> and <paramref name="dbeta"/> may be empty to skip them; they are overwritten, not accumulated.
+    /// </summary>
+    public static void Backward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput = true)
+        where T : unmanaged
+    {
+        var layout = Resolve(ruler, x.Length, shape);
+        CheckStats(layout, mean.Length, rstd.Length);
+        Check.OptionalLength(gamma.Length, layout.AffineSize, nameof(gamma));
+        Check.Length(dy.Length, layout.Count, nameof(dy));
+        Check.Length(dx.Length, layout.Count, nameof(dx));
+        Check.OptionalLength(dgamma.Length, layout.AffineSize, nameof(dgamma));
+        Check.OptionalLength(dbeta.Length, layout.AffineSize, nameof(dbeta));
+        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, statisticsFromInput);
+    }
+
+    /// <summary>Fused residual add + norm, the step of every Pre-norm block: h = x + u; y = norm(h). Returns both.</summary>
+    public static void AddForward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+    {
+        var layout = Resolve(ruler, x.Length, shape);
+        Check.Length(u.Length, layout.Count, nameof(u));
+        CheckAffine(layout, gamma.Length, beta.Length);
+        Check.Length(h.Length, layout.Count, nameof(h));
+        Check.Length(y.Length, layout.Count, nameof(y));
+        CheckStats(layout, mean.Length, rstd.Length);
+        Kernels.AddForward(layout, x, u, gamma, beta, h, y, mean, rstd);
+    }
+
+    /// <summary>
+    /// Backward of <see cref="AddForward{T}"/>: the gradient of h = x + u is dh + norm_backward(dy), and it is the
+    /// gradient of both x and u, written to <paramref name="dsum"/>. <paramref name="dh"/> (a gradient arriving at h
+    /// directly, e.g. from the residual stream) may be empty.
+    /// </summary>
+    public static void AddBackward<T>(RulerSpec ruler, ReadOnlySpan<T> h, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgamma, Span<T> dbeta) where T : unmanaged
+    {
+        var layout = Resolve(ruler, h.Length, shape);
+        CheckStats(layout, mean.Length, rstd.Length);
+        Check.OptionalLength(gamma.Length, layout.AffineSize, nameof(gamma));
+        Check.Length(dy.Length, layout.Count, nameof(dy));
+        Check.OptionalLength(dh.Length, layout.Count, nameof(dh));
+        Check.Length(dsum.Length, layout.Count, nameof(dsum));
+        Check.OptionalLength(dgamma.Length, layout.AffineSize, nameof(dgamma));
+        Check.OptionalLength(dbeta.Length, layout.AffineSize, nameof(dbeta));
+        Kernels.AddBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgamma, dbeta);
+    }
+
+    internal static RulerLayout Resolve(RulerSpec ruler, int length, ReadOnlySpan<int> shape, string tensor = "x")
+    {
+        ArgumentNullException.ThrowIfNull(ruler);
+        var layout = ruler.Resolve(shape);
+        if (length != layout.Count)
+            throw Check.Fail(tensor, $"{layout.Count} elements for shape {Check.ShapeText(shape)}", $"{length}");
+        return layout;
+    }
+
+    private static void CheckAffine(RulerLayout layout, int gamma, int beta)
+    {
+        Check.OptionalLength(gamma, layout.AffineSize, nameof(gamma));
+        Check.OptionalLength(beta, layout.AffineSize, nameof(beta));
+    }
+
+    private static void CheckStats(RulerLayout layout, int mean, int rstd)
+    {
+        Check.Length(mean, layout.GroupCount, nameof(mean));
+        Check.Length(rstd, layout.GroupCount, nameof(rstd));
+    }
+}

@@ -1,0 +1,124 @@
+using Ruler.Internal;
+
+namespace Ruler;
+
+/// <summary>
+/// The one idea of this library: which numbers share a ruler. A ruler says which axes of a tensor are reduced
+/// together into one group (one mean, one scale), whether the group mean is subtracted (LayerNorm family) or not
+/// (RMSNorm family), the eps added to the variance, and which axes the affine parameters γ, β are indexed by.
+/// </summary>
+/// <remarks>
+/// Axes may be negative (counted from the end, as in PyTorch); they are resolved against the shape of each call.
+/// Every element with the same index on the kept (non-reduced) axes belongs to one group; groups are numbered in
+/// row-major order of the kept axes, and affine parameters in row-major order of the affine axes.
+/// The five familiar normalizers are presets: see <see cref="BatchNorm"/>, <see cref="LayerNorm"/>,
+/// <see cref="GroupNorm"/>, <see cref="InstanceNorm"/> and <see cref="RmsNorm"/>.
+/// </remarks>
+public sealed class RulerSpec
+{
+    private readonly int[] _reducedAxes;
+    private readonly int[] _affineAxes;
+
+    /// <summary>Creates a ruler.</summary>
+    /// <param name="reducedAxes">The axes whose elements share one mean and one scale (at least one).</param>
+    /// <param name="center">Subtract the group mean (true: LayerNorm family) or only divide by the RMS (false: RMSNorm family).</param>
+    /// <param name="eps">Added to the variance (or mean square) before the square root; finite and &gt; 0.</param>
+    /// <param name="affineAxes">The axes γ and β are indexed by; empty for a ruler whose parameters are scalars or absent.</param>
+    public RulerSpec(ReadOnlySpan<int> reducedAxes, bool center = true, double eps = 1e-5, ReadOnlySpan<int> affineAxes = default)
+    {
+        if (reducedAxes.IsEmpty) throw Check.Fail(nameof(reducedAxes), "at least one axis", "none");
+        Check.Eps(eps);
+        _reducedAxes = reducedAxes.ToArray();
+        _affineAxes = affineAxes.ToArray();
+        if (_reducedAxes.Distinct().Count() != _reducedAxes.Length)
+            throw Check.Fail(nameof(reducedAxes), "distinct axes", Check.ShapeText(reducedAxes));
+        if (_affineAxes.Distinct().Count() != _affineAxes.Length)
+            throw Check.Fail(nameof(affineAxes), "distinct axes", Check.ShapeText(affineAxes));
+        Center = center;
+        Eps = eps;
+    }
+
+    /// <summary>The axes reduced into one group, as given (possibly negative).</summary>
+    public IReadOnlyList<int> ReducedAxes => _reducedAxes;
+
+    /// <summary>The axes γ and β are indexed by, as given (possibly negative).</summary>
+    public IReadOnlyList<int> AffineAxes => _affineAxes;
+
+    /// <summary>Whether the group mean is subtracted (shift removed) before scaling.</summary>
+    public bool Center { get; }
+
+    /// <summary>Added to the variance (or mean square) before the square root.</summary>
+    public double Eps { get; }
+
+    /// <summary>The same ruler with another eps.</summary>
+    public RulerSpec WithEps(double eps) => new(_reducedAxes, Center, eps, _affineAxes);
+
+    /// <summary>Resolves the ruler against a shape: group count, group size and affine size.</summary>
+    /// <exception cref="ArgumentException">An axis is out of range for the shape, or the shape is invalid.</exception>
+    public RulerLayout Resolve(ReadOnlySpan<int> shape) => new(this, shape);
+
+    /// <summary>BatchNorm: statistics per channel, over the batch and every spatial position; affine per channel.</summary>
+    /// <param name="rank">Tensor rank, at least 2: (N, C), (N, C, L), (N, C, H, W), …</param>
+    /// <param name="layout">Where the channel axis is.</param>
+    /// <param name="eps">Added to the variance.</param>
+    public static RulerSpec BatchNorm(int rank, ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5)
+    {
+        if (rank < 2) throw Check.Fail(nameof(rank), "a rank >= 2 (N, C, spatial…)", rank.ToString());
+        int channel = ChannelAxis(rank, layout);
+        return new RulerSpec(Enumerable.Range(0, rank).Where(a => a != channel).ToArray(), true, eps, [channel]);
+    }
+
+    /// <summary>LayerNorm: statistics per leading index, over the trailing <paramref name="normalizedRank"/> dims; affine per normalized element.</summary>
+    public static RulerSpec LayerNorm(int normalizedRank = 1, double eps = 1e-5) => Trailing(normalizedRank, true, eps);
+
+    /// <summary>RMSNorm: like LayerNorm without centering (scale only).</summary>
+    public static RulerSpec RmsNorm(int normalizedRank = 1, double eps = 1e-5) => Trailing(normalizedRank, false, eps);
+
+    /// <summary>InstanceNorm: statistics per (sample, channel) over the spatial positions; affine per channel.</summary>
+    public static RulerSpec InstanceNorm(int rank, ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5)
+    {
+        if (rank < 3) throw Check.Fail(nameof(rank), "a rank >= 3 (N, C, spatial…)", rank.ToString());
+        int channel = ChannelAxis(rank, layout);
+        return new RulerSpec(Enumerable.Range(1, rank - 1).Where(a => a != channel).ToArray(), true, eps, [channel]);
+    }
+
+    /// <summary>
+    /// GroupNorm as a ruler on a view of the tensor in which the channel axis C is split into (G, C/G):
+    /// channels-first (N, G, C/G, S) with S the flattened spatial positions, channels-last (N, S, G, C/G).
+    /// Statistics per (sample, group) over C/G channels × S positions; affine per channel = (G, C/G).
+    /// Use <see cref="GroupNormView"/> to get that view's shape.
+    /// </summary>
+    public static RulerSpec GroupNorm(ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5) =>
+        layout == ChannelLayout.ChannelsFirst
+            ? new RulerSpec([2, 3], true, eps, [1, 2])
+            : new RulerSpec([1, 3], true, eps, [2, 3]);
+
+    /// <summary>The 4-d view (see <see cref="GroupNorm"/>) of a (N, C, spatial…) or (N, spatial…, C) shape.</summary>
+    public static int[] GroupNormView(ReadOnlySpan<int> shape, int groups, ChannelLayout layout = ChannelLayout.ChannelsFirst)
+    {
+        Check.Shape(shape);
+        if (shape.Length < 2) throw Check.Fail("input", "a shape (N, C, *) of rank >= 2", Check.ShapeText(shape));
+        Check.Positive(groups, nameof(groups));
+        int c = shape[ChannelAxis(shape.Length, layout)];
+        if (c % groups != 0)
+            throw Check.Fail(nameof(groups), $"a divisor of the channel count {c}", groups.ToString());
+        int spatial = 1;
+        for (int a = 1; a < shape.Length; a++) if (a != ChannelAxis(shape.Length, layout)) spatial *= shape[a];
+        return layout == ChannelLayout.ChannelsFirst
+            ? [shape[0], groups, c / groups, spatial]
+            : [shape[0], spatial, groups, c / groups];
+    }
+
+    internal static int ChannelAxis(int rank, ChannelLayout layout) => layout == ChannelLayout.ChannelsFirst ? 1 : rank - 1;
+
+    private static RulerSpec Trailing(int normalizedRank, bool center, double eps)
+    {
+        Check.Positive(normalizedRank, nameof(normalizedRank));
+        int[] axes = Enumerable.Range(-normalizedRank, normalizedRank).ToArray();
+        return new RulerSpec(axes, center, eps, axes);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"Ruler(reduce {Check.ShapeText(_reducedAxes)}, {(Center ? "center" : "no centering")}, eps {Check.Fmt(Eps)}, affine {Check.ShapeText(_affineAxes)})";
+}
