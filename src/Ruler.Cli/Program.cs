@@ -1,1 +1,3 @@
-return 0;
+using Ruler.Cli;
+
+return RulerCommand.Build().Parse(args).Invoke();
