@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Ruler.Cli.Bench;
 using Ruler.Cli.Explain;
 
 namespace Ruler.Cli;
@@ -10,6 +11,7 @@ internal static class RulerCommand
     {
         var root = new RootCommand("Ruler: normalization as one idea, which numbers share a ruler.");
         root.Subcommands.Add(Explain());
+        root.Subcommands.Add(Bench());
         return root;
     }
 
@@ -21,6 +23,35 @@ internal static class RulerCommand
         command.SetAction(result =>
         {
             Console.Out.Write(result.GetValue(json) ? ExplainReport.Json() + Environment.NewLine : ExplainReport.Text());
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Bench()
+    {
+        var json = new Option<bool>("--json") { Description = "Print the results as a JSON array (progress goes to stderr)." };
+        var quick = new Option<bool>("--quick") { Description = "A subset that runs in under a minute." };
+        var threads = new Option<int[]>("--threads")
+        {
+            Description = "Thread counts to measure (default: 1 and 2).",
+            DefaultValueFactory = _ => [1, 2],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("bench", "Ruler's kernels vs a memory copy of the same bytes vs ONNX Runtime, in one process on the same buffers.");
+        command.Options.Add(json);
+        command.Options.Add(quick);
+        command.Options.Add(threads);
+        command.SetAction(result =>
+        {
+            int[] counts = result.GetValue(threads) ?? [1, 2];
+            if (counts.Length == 0 || counts.Any(t => t < 1))
+            {
+                Console.Error.WriteLine($"--threads: expected thread counts >= 1, got [{string.Join(", ", counts)}].");
+                return 2;
+            }
+            var results = BenchRunner.Run(result.GetValue(quick), counts, Console.Error);
+            Console.Out.Write(result.GetValue(json) ? BenchRunner.Json(results) + Environment.NewLine : BenchRunner.Table(results));
             return 0;
         });
         return command;

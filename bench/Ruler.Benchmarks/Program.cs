@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Ruler.Benchmarks.RowNormBenchmarks).Assembly).Run(args);

@@ -1,0 +1,114 @@
+namespace Ruler.Cli.Bench;
+
+/// <summary>The ops and shapes `ruler bench` measures: issue targets, float32 unless named otherwise.</summary>
+internal static class BenchSuite
+{
+    public sealed record Entry(string Op, string Shape, bool Quick, Func<BenchCase> Create);
+
+    public static IReadOnlyList<Entry> All { get; } =
+    [
+        new("LayerNorm.forward", "8192x1024", true, () => RowForward("LayerNorm.forward", 8192, 1024, center: true)),
+        new("LayerNorm.forward", "65536x768", false, () => RowForward("LayerNorm.forward", 65536, 768, center: true)),
+        new("RMSNorm.forward", "8192x1024", true, () => RowForward("RMSNorm.forward", 8192, 1024, center: false)),
+        new("RMSNorm.forward", "65536x768", false, () => RowForward("RMSNorm.forward", 65536, 768, center: false)),
+        new("LayerNorm.backward", "8192x1024", true, () => RowBackward("LayerNorm.backward", 8192, 1024, center: true)),
+        new("LayerNorm.backward", "65536x768", false, () => RowBackward("LayerNorm.backward", 65536, 768, center: true)),
+        new("RMSNorm.backward", "8192x1024", false, () => RowBackward("RMSNorm.backward", 8192, 1024, center: false)),
+        new("RMSNorm.backward", "65536x768", false, () => RowBackward("RMSNorm.backward", 65536, 768, center: false)),
+        new("AddLayerNorm.forward", "8192x1024", false, () => AddForward("AddLayerNorm.forward", 8192, 1024, center: true)),
+        new("AddRMSNorm.forward", "65536x768", false, () => AddForward("AddRMSNorm.forward", 65536, 768, center: false)),
+        new("BatchNorm.train.forward", "NCHW 32x256x28x28", true, () => Module("BatchNorm.train.forward", [32, 256, 28, 28], new BatchNorm<float>(256), onnx: null)),
+        new("BatchNorm.train.forward", "NHWC 32x28x28x256", false, () => Module("BatchNorm.train.forward", [32, 28, 28, 256], new BatchNorm<float>(256, layout: ChannelLayout.ChannelsLast), onnx: null)),
+        new("BatchNorm.eval.forward", "NCHW 32x256x28x28", false, () => Module("BatchNorm.eval.forward", [32, 256, 28, 28], new BatchNorm<float>(256) { Training = false }, onnx: null)),
+        new("GroupNorm32.forward", "NCHW 32x256x28x28", false, () => Module("GroupNorm32.forward", [32, 256, 28, 28], new GroupNorm<float>(32, 256), onnx: null)),
+        new("InstanceNorm.forward", "NCHW 32x256x28x28", false, () => Module("InstanceNorm.forward", [32, 256, 28, 28], new InstanceNorm<float>(256), onnx: null)),
+        new("LayerNorm.forward", "4096x64", false, () => RowForward("LayerNorm.forward", 4096, 64, center: true)),
+        new("LayerNorm.forward", "64x64", true, () => RowForward("LayerNorm.forward", 64, 64, center: true)),
+    ];
+
+    private static float[] Random(long count, int seed, float offset = 0)
+    {
+        var random = new Random(seed);
+        var a = GC.AllocateUninitializedArray<float>(checked((int)count));
+        for (int i = 0; i < a.Length; i++) a[i] = offset + (float)(random.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static BenchCase RowForward(string op, int rows, int d, bool center)
+    {
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var x = Random((long)rows * d, 1, 0.5f);
+        var y = new float[x.Length];
+        var gamma = Random(d, 2);
+        var beta = center ? Random(d, 3) : [];
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        int[] shape = [rows, d];
+        return new BenchCase
+        {
+            Op = op, Shape = $"{rows}x{d}", Dtype = "float32",
+            Bytes = 8L * x.Length, CopyBytes = 8L * x.Length,
+            Ruler = () => RulerOps.Forward<float>(ruler, x, shape, gamma, beta, y, mean, rstd),
+            Copy = t => CopyBaseline.Copy(x, y, t),
+        };
+    }
+
+    private static BenchCase RowBackward(string op, int rows, int d, bool center)
+    {
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var x = Random((long)rows * d, 1, 0.5f);
+        var dy = Random(x.Length, 4);
+        var dx = new float[x.Length];
+        var y = new float[x.Length];
+        var gamma = Random(d, 2);
+        var dgamma = new float[d];
+        var dbeta = center ? new float[d] : [];
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        int[] shape = [rows, d];
+        RulerOps.Forward<float>(ruler, x, shape, gamma, default, y, mean, rstd);
+        return new BenchCase
+        {
+            Op = op, Shape = $"{rows}x{d}", Dtype = "float32",
+            Bytes = 12L * x.Length, CopyBytes = 8L * x.Length,
+            Ruler = () => RulerOps.Backward<float>(ruler, x, shape, mean, rstd, gamma, dy, dx, dgamma, dbeta),
+            Copy = t => CopyBaseline.Copy(x, dx, t),
+        };
+    }
+
+    private static BenchCase AddForward(string op, int rows, int d, bool center)
+    {
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var x = Random((long)rows * d, 1);
+        var u = Random(x.Length, 5);
+        var h = new float[x.Length];
+        var y = new float[x.Length];
+        var gamma = Random(d, 2);
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        int[] shape = [rows, d];
+        return new BenchCase
+        {
+            Op = op, Shape = $"{rows}x{d}", Dtype = "float32",
+            Bytes = 16L * x.Length, CopyBytes = 8L * x.Length,
+            Ruler = () => RulerOps.AddForward<float>(ruler, x, u, shape, gamma, default, h, y, mean, rstd),
+            Copy = t => CopyBaseline.Copy(x, y, t),
+        };
+    }
+
+    private static BenchCase Module(string op, int[] shape, Normalizer<float> module, Func<float[], int[], Normalizer<float>, Func<int, Action>>? onnx)
+    {
+        long count = shape.Aggregate(1L, (p, v) => p * v);
+        var x = Random(count, 1, 0.5f);
+        var y = new float[x.Length];
+        string layout = module is BatchNorm<float> { Layout: ChannelLayout.ChannelsLast } ? "NHWC" : "NCHW";
+        return new BenchCase
+        {
+            Op = op, Shape = $"{layout} {string.Join("x", shape)}", Dtype = "float32",
+            Bytes = 8L * x.Length, CopyBytes = 8L * x.Length,
+            Ruler = () => module.Forward(x, shape, y),
+            Copy = t => CopyBaseline.Copy(x, y, t),
+            OnnxRuntime = onnx?.Invoke(x, shape, module),
+        };
+    }
+}
