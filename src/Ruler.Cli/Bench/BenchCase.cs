@@ -22,7 +22,7 @@ internal sealed class BenchCase : IDisposable
     public required Action<int> Copy { get; init; }
 
     /// <summary>ONNX Runtime's call for a thread count, or null where ONNX has no such op.</summary>
-    public Func<int, Action>? OnnxRuntime { get; init; }
+    public Func<int, Action>? OnnxRuntime { get; set; }
 
     public List<IDisposable> Resources { get; } = [];
 

@@ -1,3 +1,5 @@
+using Ruler.Onnx;
+
 namespace Ruler.Cli.Bench;
 
 /// <summary>The ops and shapes `ruler bench` measures: issue targets, float32 unless named otherwise.</summary>
@@ -19,12 +21,25 @@ internal static class BenchSuite
         new("AddRMSNorm.forward", "65536x768", false, () => AddForward("AddRMSNorm.forward", 65536, 768, center: false)),
         new("BatchNorm.train.forward", "NCHW 32x256x28x28", true, () => Module("BatchNorm.train.forward", [32, 256, 28, 28], new BatchNorm<float>(256), onnx: null)),
         new("BatchNorm.train.forward", "NHWC 32x28x28x256", false, () => Module("BatchNorm.train.forward", [32, 28, 28, 256], new BatchNorm<float>(256, layout: ChannelLayout.ChannelsLast), onnx: null)),
-        new("BatchNorm.eval.forward", "NCHW 32x256x28x28", false, () => Module("BatchNorm.eval.forward", [32, 256, 28, 28], new BatchNorm<float>(256) { Training = false }, onnx: null)),
-        new("GroupNorm32.forward", "NCHW 32x256x28x28", false, () => Module("GroupNorm32.forward", [32, 256, 28, 28], new GroupNorm<float>(32, 256), onnx: null)),
-        new("InstanceNorm.forward", "NCHW 32x256x28x28", false, () => Module("InstanceNorm.forward", [32, 256, 28, 28], new InstanceNorm<float>(256), onnx: null)),
+        new("BatchNorm.eval.forward", "NCHW 32x256x28x28", true, () => { var bn = EvalBatchNorm(); return Module("BatchNorm.eval.forward", [32, 256, 28, 28], bn, BatchNormEval(bn)); }),
+        new("GroupNorm32.forward", "NCHW 32x256x28x28", false, () => { var gn = new GroupNorm<float>(32, 256); return Module("GroupNorm32.forward", [32, 256, 28, 28], gn, GroupNormOnnx(gn)); }),
+        new("InstanceNorm.forward", "NCHW 32x256x28x28", false, () => { var n = new InstanceNorm<float>(256); return Module("InstanceNorm.forward", [32, 256, 28, 28], n, InstanceNormOnnx(n)); }),
         new("LayerNorm.forward", "4096x64", false, () => RowForward("LayerNorm.forward", 4096, 64, center: true)),
         new("LayerNorm.forward", "64x64", true, () => RowForward("LayerNorm.forward", 64, 64, center: true)),
     ];
+
+    /// <summary>A BatchNorm in eval mode whose running statistics are not the defaults.</summary>
+    private static BatchNorm<float> EvalBatchNorm()
+    {
+        var bn = new BatchNorm<float>(256) { Training = false };
+        var random = new Random(7);
+        for (int c = 0; c < 256; c++)
+        {
+            bn.Running!.Mean[c] = (float)random.NextDouble();
+            bn.Running.Variance[c] = 0.5f + (float)random.NextDouble();
+        }
+        return bn;
+    }
 
     private static float[] Random(long count, int seed, float offset = 0)
     {
@@ -44,13 +59,18 @@ internal static class BenchSuite
         var mean = new double[rows];
         var rstd = new double[rows];
         int[] shape = [rows, d];
-        return new BenchCase
+        var c = new BenchCase
         {
             Op = op, Shape = $"{rows}x{d}", Dtype = "float32",
             Bytes = 8L * x.Length, CopyBytes = 8L * x.Length,
             Ruler = () => RulerOps.Forward<float>(ruler, x, shape, gamma, beta, y, mean, rstd),
             Copy = t => CopyBaseline.Copy(x, y, t),
         };
+        var output = new OnnxTensor<float>(y, shape);
+        c.OnnxRuntime = center
+            ? OnnxRuntimeCases.Create(c, () => OneNodeModel.LayerNormalization(shape), [new(x, shape), new(gamma, [d]), new(beta, [d])], output)
+            : OnnxRuntimeCases.Create(c, OnnxRuntimeCases.RmsModel(shape, (float)ruler.Eps), [new(x, shape), new(gamma, [d])], output);
+        return c;
     }
 
     private static BenchCase RowBackward(string op, int rows, int d, bool center)
@@ -96,19 +116,37 @@ internal static class BenchSuite
         };
     }
 
-    private static BenchCase Module(string op, int[] shape, Normalizer<float> module, Func<float[], int[], Normalizer<float>, Func<int, Action>>? onnx)
+    private delegate Func<int, Action> OnnxFactory(BenchCase owner, float[] x, float[] y, int[] shape);
+
+    private static OnnxFactory BatchNormEval(BatchNorm<float> bn) => (owner, x, y, shape) =>
+        OnnxRuntimeCases.Create(owner, () => OneNodeModel.BatchNormalization(shape, (float)bn.Eps),
+            [new(x, shape), Channel(bn.Weight!.Value), Channel(bn.Bias!.Value), Channel(bn.Running!.Mean), Channel(bn.Running.Variance)],
+            new(y, shape));
+
+    private static OnnxFactory GroupNormOnnx(GroupNorm<float> gn) => (owner, x, y, shape) =>
+        OnnxRuntimeCases.Create(owner, () => OneNodeModel.GroupNormalization(shape, gn.NumGroups, (float)gn.Eps),
+            [new(x, shape), Channel(gn.Weight!.Value), Channel(gn.Bias!.Value)], new(y, shape));
+
+    private static OnnxFactory InstanceNormOnnx(InstanceNorm<float> norm) => (owner, x, y, shape) =>
+        OnnxRuntimeCases.Create(owner, () => OneNodeModel.InstanceNormalization(shape, (float)norm.Eps),
+            [new(x, shape), Channel(Enumerable.Repeat(1f, norm.NumFeatures).ToArray()), Channel(new float[norm.NumFeatures])], new(y, shape));
+
+    private static OnnxTensor<float> Channel(float[] values) => new(values, [values.Length]);
+
+    private static BenchCase Module(string op, int[] shape, Normalizer<float> module, OnnxFactory? onnx)
     {
         long count = shape.Aggregate(1L, (p, v) => p * v);
         var x = Random(count, 1, 0.5f);
         var y = new float[x.Length];
         string layout = module is BatchNorm<float> { Layout: ChannelLayout.ChannelsLast } ? "NHWC" : "NCHW";
-        return new BenchCase
+        var c = new BenchCase
         {
             Op = op, Shape = $"{layout} {string.Join("x", shape)}", Dtype = "float32",
             Bytes = 8L * x.Length, CopyBytes = 8L * x.Length,
             Ruler = () => module.Forward(x, shape, y),
             Copy = t => CopyBaseline.Copy(x, y, t),
-            OnnxRuntime = onnx?.Invoke(x, shape, module),
         };
+        c.OnnxRuntime = onnx?.Invoke(c, x, y, shape);
+        return c;
     }
 }
