@@ -98,45 +98,23 @@ public sealed class DataMnistTests : IDisposable
         Assert.Equal(0f, set.Image(0)[0]);   // pixel 0
     }
 
-    [Fact]
-    public void WrongMagicIsReportedWithExpectedAndFoundValues()
+    [Theory]
+    [InlineData(0x801, new[] { 2, 28, 28 }, 1568, 2, "images", "expected IDX magic 0x00000803, found 0x00000801.")]
+    [InlineData(0x803, new[] { 2, 28, 28 }, 1558, 2, "images", "expected 1568 data bytes for dimensions [2, 28, 28], found only 1558 (truncated).")]
+    [InlineData(0x803, new[] { 1, 28, 28 }, 790, 1, "images", "expected 784 data bytes for dimensions [1, 28, 28], found 790 (trailing bytes).")]
+    [InlineData(0x803, new[] { 2 }, 0, 2, "images", "expected an IDX header of 16 bytes, found 8 bytes in all.")]
+    [InlineData(0x803, new[] { 0, 28, 28 }, 0, 0, "images", "expected dimension 0 of the IDX header > 0, found 0.")]
+    [InlineData(0x803, new[] { 1, 27, 28 }, 756, 1, "images", "expected 28×28 images, found 27×28.")]
+    [InlineData(0x803, new[] { 3, 28, 28 }, 2352, 2, "labels", "expected 3 labels, one per image of")]
+    public void MalformedFilesAreReportedNamingTheFileWhatWasExpectedAndWhatWasFound(
+        int imageMagic, int[] imageDims, int pixelBytes, int labelCount, string faulty, string message)
     {
-        string images = WriteIdx("images.gz", Header(0x801, 2, 28, 28), new byte[2 * 784]);
-        string labels = WriteIdx("labels.gz", Header(0x801, 2), new byte[2]);
+        string images = WriteIdx("images.gz", Header(imageMagic, imageDims), new byte[pixelBytes]);
+        string labels = WriteIdx("labels.gz", Header(0x801, labelCount), new byte[labelCount]);
         var e = Assert.Throws<DataFileException>(() => Mnist.Load(images, labels));
-        Assert.Equal(images, e.FileName);
-        Assert.Contains("expected IDX magic 0x00000803, found 0x00000801", e.Message);
-    }
-
-    [Fact]
-    public void TruncatedPixelDataIsReported()
-    {
-        string images = WriteIdx("images.gz", Header(0x803, 2, 28, 28), new byte[2 * 784 - 10]);
-        string labels = WriteIdx("labels.gz", Header(0x801, 2), new byte[2]);
-        var e = Assert.Throws<DataFileException>(() => Mnist.Load(images, labels));
-        Assert.Equal(images, e.FileName);
-        Assert.Contains("expected 1568 data bytes", e.Message);
-        Assert.Contains("only 1558 (truncated)", e.Message);
-    }
-
-    [Fact]
-    public void TruncatedHeaderIsReported()
-    {
-        string images = WriteIdx("images.gz", Header(0x803, 2), []);
-        string labels = WriteIdx("labels.gz", Header(0x801, 2), new byte[2]);
-        var e = Assert.Throws<DataFileException>(() => Mnist.Load(images, labels));
-        Assert.Contains("expected an IDX header of 16 bytes, found 8 bytes in all", e.Message);
-    }
-
-    [Fact]
-    public void CountMismatchBetweenImagesAndLabelsIsReported()
-    {
-        string images = WriteIdx("images.gz", Header(0x803, 3, 28, 28), new byte[3 * 784]);
-        string labels = WriteIdx("labels.gz", Header(0x801, 2), new byte[2]);
-        var e = Assert.Throws<DataFileException>(() => Mnist.Load(images, labels));
-        Assert.Equal(labels, e.FileName);
-        Assert.Contains("expected 3 labels", e.Message);
-        Assert.EndsWith("found 2.", e.Message);
+        Assert.Equal(faulty == "images" ? images : labels, e.FileName);
+        Assert.StartsWith(e.FileName + ": ", e.Message);
+        Assert.Contains(message, e.Message);
     }
 
     [Fact]
@@ -144,7 +122,8 @@ public sealed class DataMnistTests : IDisposable
     {
         var (images, labels) = WritePair(count: 2, labelValues: [3, 10]);
         var e = Assert.Throws<DataFileException>(() => Mnist.Load(images, labels));
-        Assert.Contains("found 10 at index 1", e.Message);
+        Assert.Equal(labels, e.FileName);
+        Assert.Contains("expected labels 0–9, found 10 at index 1", e.Message);
     }
 
     [Fact]
