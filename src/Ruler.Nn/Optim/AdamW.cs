@@ -24,12 +24,10 @@ public sealed class AdamW<T> : Optimizer<T> where T : unmanaged, IFloatingPointI
     public AdamW(IReadOnlyList<Parameter<T>> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
         double eps = 1e-8, double weightDecay = 0.01) : base(parameters, learningRate)
     {
-        Beta1 = Beta(beta1, nameof(beta1));
-        Beta2 = Beta(beta2, nameof(beta2));
-        if (!double.IsFinite(eps) || eps <= 0)
-            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"eps: expected a finite value > 0, got {eps:R}.");
-        Eps = eps;
-        WeightDecay = NonNegative(weightDecay, nameof(weightDecay));
+        Beta1 = Setting.Fraction(beta1, nameof(beta1), oneAllowed: false);
+        Beta2 = Setting.Fraction(beta2, nameof(beta2), oneAllowed: false);
+        Eps = Setting.Positive(eps, nameof(eps));
+        WeightDecay = Setting.NonNegative(weightDecay, nameof(weightDecay));
         _m = Parameters.Select(p => new T[p.Value.Length]).ToArray();
         _v = Parameters.Select(p => new T[p.Value.Length]).ToArray();
     }
@@ -72,12 +70,5 @@ public sealed class AdamW<T> : Optimizer<T> where T : unmanaged, IFloatingPointI
             double pi = double.CreateTruncating(p[i]) * decay;
             p[i] = T.CreateTruncating(pi - stepSize * mi / (Math.Sqrt(vi) / sqrtCorrection2 + eps));
         }
-    }
-
-    private static double Beta(double value, string argument)
-    {
-        if (!(value >= 0 && value < 1))
-            throw new ArgumentOutOfRangeException(argument, value, $"{argument}: expected a value in [0, 1), got {value:R}.");
-        return value;
     }
 }

@@ -5,7 +5,7 @@ namespace Ruler.Nn.Optim;
 public sealed class ConstantSchedule(double learningRate) : LearningRateSchedule
 {
     /// <summary>The learning rate.</summary>
-    public double LearningRate { get; } = Rate(learningRate, nameof(learningRate));
+    public double LearningRate { get; } = Setting.NonNegative(learningRate, nameof(learningRate));
 
     /// <inheritdoc />
     protected override double Compute(int step) => LearningRate;

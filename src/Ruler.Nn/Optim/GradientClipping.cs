@@ -17,8 +17,7 @@ public static class GradientClipping
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!double.IsFinite(maxNorm) || maxNorm <= 0)
-            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, $"maxNorm: expected a finite value > 0, got {maxNorm:R}.");
+        Setting.Positive(maxNorm, nameof(maxNorm));
         double sumSquares = 0;
         foreach (var p in parameters)
             foreach (T g in p.Grad)

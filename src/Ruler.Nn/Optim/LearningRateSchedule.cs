@@ -14,14 +14,4 @@ public abstract class LearningRateSchedule
     /// <summary>The learning rate at a validated step (≥ 0).</summary>
     /// <param name="step">0-based update index.</param>
     protected abstract double Compute(int step);
-
-    /// <summary>Throws unless <paramref name="value"/> is finite and ≥ 0; returns it.</summary>
-    /// <param name="value">A learning rate.</param>
-    /// <param name="argument">Its name, for the message.</param>
-    protected static double Rate(double value, string argument)
-    {
-        if (!double.IsFinite(value) || value < 0)
-            throw new ArgumentOutOfRangeException(argument, value, $"{argument}: expected a finite learning rate >= 0, got {value:R}.");
-        return value;
-    }
 }

@@ -36,7 +36,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public double LearningRate
     {
         get => _learningRate;
-        set => _learningRate = NonNegative(value, nameof(LearningRate));
+        set => _learningRate = Setting.NonNegative(value, nameof(LearningRate));
     }
 
     /// <summary>Number of completed steps.</summary>
@@ -59,14 +59,4 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <param name="index">Position of the parameter, for per-parameter state.</param>
     /// <param name="parameter">The parameter.</param>
     protected abstract void Update(int index, Parameter<T> parameter);
-
-    /// <summary>Throws unless <paramref name="value"/> is finite and ≥ 0; returns it.</summary>
-    /// <param name="value">The setting.</param>
-    /// <param name="argument">Its name, for the message.</param>
-    protected static double NonNegative(double value, string argument)
-    {
-        if (!double.IsFinite(value) || value < 0)
-            throw new ArgumentOutOfRangeException(argument, value, $"{argument}: expected a finite value >= 0, got {value:R}.");
-        return value;
-    }
 }

@@ -23,9 +23,9 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
     public Sgd(IReadOnlyList<Parameter<T>> parameters, double learningRate, double momentum = 0, double dampening = 0,
         bool nesterov = false, double weightDecay = 0) : base(parameters, learningRate)
     {
-        Momentum = UnitInterval(momentum, nameof(momentum));
-        Dampening = UnitInterval(dampening, nameof(dampening));
-        WeightDecay = NonNegative(weightDecay, nameof(weightDecay));
+        Momentum = Setting.Fraction(momentum, nameof(momentum), oneAllowed: true);
+        Dampening = Setting.Fraction(dampening, nameof(dampening), oneAllowed: true);
+        WeightDecay = Setting.NonNegative(weightDecay, nameof(weightDecay));
         if (nesterov && (momentum == 0 || dampening != 0))
             throw new ArgumentException(
                 $"nesterov: expected momentum > 0 and dampening 0, got momentum {momentum:R} and dampening {dampening:R}.", nameof(nesterov));
@@ -65,12 +65,5 @@ public sealed class Sgd<T> : Optimizer<T> where T : unmanaged, IFloatingPointIee
             }
             p[i] = T.CreateTruncating(pi - lr * g);
         }
-    }
-
-    private static double UnitInterval(double value, string argument)
-    {
-        if (!(value >= 0 && value <= 1))
-            throw new ArgumentOutOfRangeException(argument, value, $"{argument}: expected a value in [0, 1], got {value:R}.");
-        return value;
     }
 }

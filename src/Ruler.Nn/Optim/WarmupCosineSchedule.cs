@@ -14,8 +14,8 @@ public sealed class WarmupCosineSchedule : LearningRateSchedule
     /// <param name="floor">Final learning rate (finite, in [0, peak]).</param>
     public WarmupCosineSchedule(double peak, int warmupSteps, int totalSteps, double floor = 0)
     {
-        Peak = Rate(peak, nameof(peak));
-        Floor = Rate(floor, nameof(floor));
+        Peak = Setting.NonNegative(peak, nameof(peak));
+        Floor = Setting.NonNegative(floor, nameof(floor));
         if (floor > peak)
             throw new ArgumentOutOfRangeException(nameof(floor), floor, $"floor: expected a value <= peak {peak:R}, got {floor:R}.");
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
