@@ -68,19 +68,19 @@ internal static unsafe class ColumnKernels
     /// <summary>
     /// dx (+ dh when not null), dγ, dβ (each may be null). Per column the sums Σdy and Σdy·xc (xc = x − mean) of
     /// every block are merged in block order; the group sums follow as Σg = Σ γ·Σdy and Σg·xc = Σ γ·Σdy·xc, and
-    /// dx = rstd·γ·dy − rstd·mean(g) − xc·rstd²·Σ(g·xc)/n (see <see cref="RowKernels"/>).
+    /// dx = (γ·dy − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd (see <see cref="RowKernels"/>).
     /// </summary>
     public static void Backward<T>(in ColumnPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput) where T : unmanaged
     {
         int blocks = Blocks(plan), tasks = plan.Batch * blocks, width = plan.Width, vector = plan.Batch * width;
         bool sums = fromInput || dgamma != null || dbeta != null;
-        var rented = ArrayPool<T>.Shared.Rent(5 * vector);
+        var rented = ArrayPool<T>.Shared.Rent(6 * vector);
         var partials = ArrayPool<double>.Shared.Rent(sums ? tasks * 2 * width + 2 * affineSize : 1);
         fixed (T* v = rented)
         fixed (double* part = partials)
         {
-            T* mh = v, ml = v + vector, a = v + 2 * vector, b = v + 3 * vector, k = v + 4 * vector;
+            T* mh = v, ml = v + vector, a = v + 2 * vector, b = v + 3 * vector, k = v + 4 * vector, s = v + 5 * vector;
             for (int i = 0; i < vector; i++)
             {
                 int g = i / width * plan.GroupsPerBatch + i % width / plan.PerGroup;
@@ -108,9 +108,9 @@ internal static unsafe class ColumnKernels
                         double sdy = 0, sdyx = 0;
                         for (int j = 0; j < blocks; j++)
                         {
-                            double* s = part + (long)(batch * blocks + j) * 2 * width;
-                            sdy += s[w];
-                            sdyx += s[width + w];
+                            double* block = part + (long)(batch * blocks + j) * 2 * width;
+                            sdy += block[w];
+                            sdyx += block[width + w];
                         }
                         double gm = gamma == null ? 1 : Num.ToDouble(gamma[p]);
                         sumG += gm * sdy;
@@ -118,13 +118,14 @@ internal static unsafe class ColumnKernels
                         db[p] += sdy;
                         dg[p] += r * sdyx;
                     }
-                    double bb = fromInput && center ? r * sumG / n : 0, kk = fromInput ? r * r * sumGXc / n : 0;
+                    double bb = fromInput && center ? sumG / n : 0, kk = fromInput ? r * r * sumGXc / n : 0;
                     for (int q = 0; q < plan.PerGroup; q++)
                     {
                         int w = gi * plan.PerGroup + q, i = batch * width + w;
-                        a[i] = Num.FromDouble<T>(gamma == null ? r : r * Num.ToDouble(gamma[plan.AffineColumns ? w : 0]));
+                        a[i] = gamma == null ? Num.FromDouble<T>(1) : gamma[plan.AffineColumns ? w : 0];
                         b[i] = Num.FromDouble<T>(bb);
                         k[i] = Num.FromDouble<T>(kk);
+                        s[i] = Num.FromDouble<T>(r);
                     }
                 }
             }
@@ -135,7 +136,7 @@ internal static unsafe class ColumnKernels
             }
             var apply = new GradApplyJob<T>
             {
-                Plan = plan, Blocks = blocks, X = fromInput ? x : null, Dy = dy, Dh = dh, Dx = dx, Mh = mh, Ml = ml, A = a, B = b, K = k,
+                Plan = plan, Blocks = blocks, X = fromInput ? x : null, Dy = dy, Dh = dh, Dx = dx, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s,
             };
             Threading.For(ref apply, tasks);
         }
@@ -250,7 +251,7 @@ internal static unsafe class ColumnKernels
     {
         public ColumnPlan Plan;
         public int Blocks;
-        public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K;
+        public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
 
         public void Run(int task)
         {
@@ -259,7 +260,7 @@ internal static unsafe class ColumnKernels
             for (int r = start; r < end; r++)
             {
                 long o = ((long)batch * Plan.Rows + r) * width;
-                Simd.GradApplyColumns(X == null ? null : X + o, Dy + o, Dh == null ? null : Dh + o, Dx + o, width, Mh + v, Ml + v, A + v, B + v, K + v);
+                Simd.GradApplyColumns(X == null ? null : X + o, Dy + o, Dh == null ? null : Dh + o, Dx + o, width, Mh + v, Ml + v, A + v, B + v, K + v, S + v);
             }
         }
     }

@@ -177,7 +177,7 @@ internal static unsafe class RowKernels
 
         /// <summary>
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
-        /// = rstd·γ·dy − rstd·mean(g) − xc·rstd²·Σ(g·xc)/n, from the group sums Σg and Σg·xc of a first pass.
+        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of a first pass.
         /// </summary>
         private readonly void Group(int g, double* dg, double* db)
         {
@@ -206,21 +206,21 @@ internal static unsafe class RowKernels
                 }
             }
             double n = Plan.GroupSize;
-            double b = FromInput && Center ? rstd * sumG / n : 0, kx = FromInput ? rstd * rstd * sumGXc / n : 0;
+            double b = FromInput && Center ? sumG / n : 0, kx = FromInput ? rstd * rstd * sumGXc / n : 0;
             T* x = FromInput ? X : null;
             for (int k = 0; k < Plan.Segments; k++)
             {
                 long o = Plan.Offset(g, k);
                 if (perElement)
                 {
-                    Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, b, kx);
+                    Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
                     continue;
                 }
                 for (int q = 0; q < Plan.Runs; q++)
                 {
                     long oq = o + q * runLength;
-                    double a = Gamma == null ? rstd : rstd * Num.ToDouble(Gamma[ab + q]);
-                    Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, a, b, kx);
+                    double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
+                    Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
                 }
             }
         }

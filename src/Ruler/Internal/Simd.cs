@@ -136,20 +136,21 @@ internal static unsafe class Simd
     }
 
     /// <summary>
-    /// dx = dy·a·(γ per element, or 1 when null) − b − xc·k (+ dh when not null), xc = (x − mh) − ml; with x null
-    /// (statistics were constants) dx = dy·a·γ (+ dh).
+    /// dx = (g − b − xc·k)·s (+ dh when not null) with g = dy·γ (γ per element, or the scalar <paramref name="ga"/>
+    /// when <paramref name="gamma"/> is null) and xc = (x − mh) − ml; with x null (statistics were constants)
+    /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly.
     /// </summary>
-    public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double a, double b, double k)
+    public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s)
         where T : unmanaged
     {
-        var loop = new GradApplyLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k };
+        var loop = new GradApplyLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s };
         Run<T, GradApplyLoop<T>>(ref loop, n);
     }
 
-    /// <summary>dx = dy·a − b − xc·k (+ dh) with every operand per element; x null: dx = dy·a (+ dh).</summary>
-    public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k) where T : unmanaged
+    /// <summary>dx = (dy·a − b − xc·k)·s (+ dh) with every operand per element; x null: dx = dy·a·s (+ dh).</summary>
+    public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k, T* s) where T : unmanaged
     {
-        var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k };
+        var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
         Run<T, GradApplyColumnsLoop<T>>(ref loop, n);
     }
 
@@ -431,27 +432,28 @@ internal static unsafe class Simd
     {
         public T* X, Dy, Dh, Dx, Gamma;
         public int N;
-        public double Mh, Ml, A, B, K;
+        public double Mh, Ml, Ga, B, K, S;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, gamma = (TE*)Gamma;
-            TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml)), a = S.Splat(F<TE>(A)), b = S.Splat(F<TE>(B)), k = S.Splat(F<TE>(K));
-            for (; i <= N - S.Count; i += S.Count)
+            TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), ga = SV.Splat(F<TE>(Ga)), b = SV.Splat(F<TE>(B)), k = SV.Splat(F<TE>(K));
+            TV s = SV.Splat(F<TE>(S));
+            for (; i <= N - SV.Count; i += SV.Count)
             {
-                TV g = S.Mul(S.Load(dy + i), a);
-                if (gamma != null) g = S.Mul(g, S.Load(gamma + i));
-                if (x != null) g = S.Sub(S.Sub(g, b), S.Mul(S.Sub(S.Sub(S.Load(x + i), mh), ml), k));
-                if (dh != null) g = S.Add(g, S.Load(dh + i));
-                S.Store(dx + i, g);
+                TV g = SV.Mul(SV.Load(dy + i), gamma != null ? SV.Load(gamma + i) : ga);
+                if (x != null) g = SV.Sub(SV.Sub(g, b), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), k));
+                g = SV.Mul(g, s);
+                if (dh != null) g = SV.Add(g, SV.Load(dh + i));
+                SV.Store(dx + i, g);
             }
         }
 
         public void Scalar(int i)
         {
-            double g = D(Dy[i]) * D(F<T>(A));
-            if (Gamma != null) g *= D(Gamma[i]);
+            double g = D(F<T>(D(Dy[i]) * (Gamma != null ? D(Gamma[i]) : D(F<T>(Ga)))));
             if (X != null) g = g - D(F<T>(B)) - Centered(X[i], Mh, Ml) * D(F<T>(K));
+            g *= D(F<T>(S));
             if (Dh != null) g += D(Dh[i]);
             Dx[i] = F<T>(g);
         }
@@ -459,26 +461,28 @@ internal static unsafe class Simd
 
     private struct GradApplyColumnsLoop<T> : ISimdLoop where T : unmanaged
     {
-        public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K;
+        public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
-            TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B, k = (TE*)K;
-            for (; i <= N - S.Count; i += S.Count)
+            TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B, k = (TE*)K, s = (TE*)S;
+            for (; i <= N - SV.Count; i += SV.Count)
             {
-                TV g = S.Mul(S.Load(dy + i), S.Load(a + i));
+                TV g = SV.Mul(SV.Load(dy + i), SV.Load(a + i));
                 if (x != null)
-                    g = S.Sub(S.Sub(g, S.Load(b + i)), S.Mul(S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i)), S.Load(k + i)));
-                if (dh != null) g = S.Add(g, S.Load(dh + i));
-                S.Store(dx + i, g);
+                    g = SV.Sub(SV.Sub(g, SV.Load(b + i)), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), SV.Load(mh + i)), SV.Load(ml + i)), SV.Load(k + i)));
+                g = SV.Mul(g, SV.Load(s + i));
+                if (dh != null) g = SV.Add(g, SV.Load(dh + i));
+                SV.Store(dx + i, g);
             }
         }
 
         public void Scalar(int i)
         {
-            double g = D(Dy[i]) * D(A[i]);
+            double g = D(F<T>(D(Dy[i]) * D(A[i])));
             if (X != null) g = g - D(B[i]) - Centered(X[i], D(Mh[i]), D(Ml[i])) * D(K[i]);
+            g *= D(S[i]);
             if (Dh != null) g += D(Dh[i]);
             Dx[i] = F<T>(g);
         }
