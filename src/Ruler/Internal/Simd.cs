@@ -1,0 +1,490 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Ruler.Internal;
+
+/// <summary>
+/// A loop over n elements written once against <see cref="ISimd{TV, T, TD}"/>: <see cref="Simd.Run{T, TLoop}"/> runs
+/// it with Vector512, then Vector256, then Vector128 (each while a whole vector fits and the width is accelerated),
+/// then element by element. Pointers are stored untyped and read as the method's element type TE (= T).
+/// </summary>
+internal interface ISimdLoop
+{
+    void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>;
+
+    void Scalar(int i);
+}
+
+/// <summary>
+/// The vector primitives of the kernels, for float and double storage. Sums are float64 (float lanes are widened);
+/// element-wise results are computed in the storage type. Centering is x − mean_hi − mean_lo with mean_hi the
+/// mean rounded to T and mean_lo the rest, so a large offset cancels exactly before any rounding of the spread.
+/// </summary>
+internal static unsafe class Simd
+{
+    /// <summary>Runs a loop through the width cascade (see <see cref="ISimdLoop"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<T, TLoop>(ref TLoop loop, int n) where T : unmanaged where TLoop : struct, ISimdLoop
+    {
+        int i = 0;
+        if (typeof(T) == typeof(float))
+        {
+            if (Vector512.IsHardwareAccelerated) loop.Vector<Vector512<float>, float, Vector512<double>, F512>(ref i);
+            if (Vector256.IsHardwareAccelerated) loop.Vector<Vector256<float>, float, Vector256<double>, F256>(ref i);
+            if (Vector128.IsHardwareAccelerated) loop.Vector<Vector128<float>, float, Vector128<double>, F128>(ref i);
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            if (Vector512.IsHardwareAccelerated) loop.Vector<Vector512<double>, double, Vector512<double>, D512>(ref i);
+            if (Vector256.IsHardwareAccelerated) loop.Vector<Vector256<double>, double, Vector256<double>, D256>(ref i);
+            if (Vector128.IsHardwareAccelerated) loop.Vector<Vector128<double>, double, Vector128<double>, D128>(ref i);
+        }
+        for (; i < n; i++) loop.Scalar(i);
+    }
+
+    /// <summary>Σ (x − shift) in float64.</summary>
+    public static double SumShifted<T>(T* x, int n, double shift) where T : unmanaged
+    {
+        var loop = new SumShiftedLoop<T> { X = x, N = n, Shift = shift };
+        Run<T, SumShiftedLoop<T>>(ref loop, n);
+        return loop.Sum;
+    }
+
+    /// <summary>h = x + u (rounded to T), and Σ (h − shift) in float64.</summary>
+    public static double AddSumShifted<T>(T* x, T* u, T* h, int n, double shift) where T : unmanaged
+    {
+        var loop = new AddSumShiftedLoop<T> { X = x, U = u, H = h, N = n, Shift = shift };
+        Run<T, AddSumShiftedLoop<T>>(ref loop, n);
+        return loop.Sum;
+    }
+
+    /// <summary>With d = x − mean in float64: (Σ d², Σ d). Σ d corrects the rounding of the mean (two-pass formula).</summary>
+    public static (double Squares, double Linear) Deviations<T>(T* x, int n, double mean) where T : unmanaged
+    {
+        var loop = new DeviationsLoop<T> { X = x, N = n, Mean = mean };
+        Run<T, DeviationsLoop<T>>(ref loop, n);
+        return (loop.Squares, loop.Linear);
+    }
+
+    /// <summary>h = x + u.</summary>
+    public static void Add<T>(T* x, T* u, T* h, int n) where T : unmanaged
+    {
+        var loop = new AddLoop<T> { X = x, U = u, H = h, N = n };
+        Run<T, AddLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>y = ((x − mh) − ml)·a + b with scalars.</summary>
+    public static void Apply<T>(T* x, T* y, int n, double mh, double ml, double a, double b) where T : unmanaged
+    {
+        var loop = new ApplyLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
+        Run<T, ApplyLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>y = ((x − mh) − ml)·s·g + b with g, b per element (either may be null: 1 and 0).</summary>
+    public static void ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b) where T : unmanaged
+    {
+        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b };
+        Run<T, ApplyAffineLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
+    public static void ApplyColumns<T>(T* x, T* y, int n, T* mh, T* ml, T* a, T* b) where T : unmanaged
+    {
+        var loop = new ApplyColumnsLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
+        Run<T, ApplyColumnsLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>acc += x − shift, per element, in float64.</summary>
+    public static void ColumnsShifted<T>(T* x, double* shift, double* acc, int n) where T : unmanaged
+    {
+        var loop = new ColumnsShiftedLoop<T> { X = x, Shift = shift, Acc = acc, N = n };
+        Run<T, ColumnsShiftedLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>With d = x − mean per element in float64: sq += d², lin += d.</summary>
+    public static void ColumnsDeviations<T>(T* x, double* mean, double* sq, double* lin, int n) where T : unmanaged
+    {
+        var loop = new ColumnsDeviationsLoop<T> { X = x, Mean = mean, Sq = sq, Lin = lin, N = n };
+        Run<T, ColumnsDeviationsLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>With xc = (x − mh) − ml: (Σ dy, Σ dy·xc) in float64.</summary>
+    public static (double Dy, double DyXc) GradSums<T>(T* x, T* dy, int n, double mh, double ml) where T : unmanaged
+    {
+        var loop = new GradSumsLoop<T> { X = x, Dy = dy, N = n, Mh = mh, Ml = ml };
+        Run<T, GradSumsLoop<T>>(ref loop, n);
+        return (loop.SumDy, loop.SumDyXc);
+    }
+
+    /// <summary>
+    /// With xc = (x − mh) − ml and g = dy·γ (γ per element, null for 1): returns (Σ g, Σ g·xc) in float64 and adds
+    /// dy·xc·s and dy per element into <paramref name="dgamma"/> and <paramref name="dbeta"/> (float64).
+    /// </summary>
+    public static (double G, double GXc) GradSumsAffine<T>(T* x, T* dy, T* gamma, int n, double mh, double ml, double s,
+        double* dgamma, double* dbeta) where T : unmanaged
+    {
+        var loop = new GradSumsAffineLoop<T> { X = x, Dy = dy, Gamma = gamma, N = n, Mh = mh, Ml = ml, S = s, Dg = dgamma, Db = dbeta };
+        Run<T, GradSumsAffineLoop<T>>(ref loop, n);
+        return (loop.SumG, loop.SumGXc);
+    }
+
+    /// <summary>With xc = (x − mh) − ml per element: sdy += dy, sdyx += dy·xc (float64, per element).</summary>
+    public static void GradColumns<T>(T* x, T* dy, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
+    {
+        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
+        Run<T, GradColumnsLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>
+    /// dx = (g − b − xc·k)·s (+ dh when not null) with g = dy·γ (γ per element, or the scalar <paramref name="ga"/>
+    /// when <paramref name="gamma"/> is null) and xc = (x − mh) − ml; with x null (statistics were constants)
+    /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly.
+    /// </summary>
+    public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s)
+        where T : unmanaged
+    {
+        var loop = new GradApplyLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s };
+        Run<T, GradApplyLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>dx = (dy·a − b − xc·k)·s (+ dh) with every operand per element; x null: dx = dy·a·s (+ dh).</summary>
+    public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k, T* s) where T : unmanaged
+    {
+        var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
+        Run<T, GradApplyColumnsLoop<T>>(ref loop, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double D<T>(T v) where T : unmanaged => Num.ToDouble(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T F<T>(double v) where T : unmanaged => Num.FromDouble<T>(v);
+
+    /// <summary>((x − mh) − ml) with both subtractions rounded to T, as the vector lanes compute it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Centered<T>(T x, double mh, double ml) where T : unmanaged => D(F<T>(D(F<T>(D(x) - mh)) - D(F<T>(ml))));
+
+    private struct SumShiftedLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X;
+        public int N;
+        public double Shift, Sum;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X;
+            TD lo = default, hi = default, shift = S.Wide(Shift);
+            for (; i <= N - S.Count; i += S.Count) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
+            Sum += S.Sum(lo, hi);
+        }
+
+        public void Scalar(int i) => Sum += D(X[i]) - Shift;
+    }
+
+    private struct AddSumShiftedLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, U, H;
+        public int N;
+        public double Shift, Sum;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
+            TD lo = default, hi = default, shift = S.Wide(Shift);
+            for (; i <= N - S.Count; i += S.Count)
+            {
+                TV v = S.Add(S.Load(x + i), S.Load(u + i));
+                S.Store(h + i, v);
+                S.AccumulateShifted(ref lo, ref hi, v, shift);
+            }
+            Sum += S.Sum(lo, hi);
+        }
+
+        public void Scalar(int i)
+        {
+            H[i] = F<T>(D(X[i]) + D(U[i]));
+            Sum += D(H[i]) - Shift;
+        }
+    }
+
+    private struct DeviationsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X;
+        public int N;
+        public double Mean, Squares, Linear;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X;
+            TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, mean = S.Wide(Mean);
+            for (; i <= N - S.Count; i += S.Count) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
+            Squares += S.Sum(sq0, sq1);
+            Linear += S.Sum(lin0, lin1);
+        }
+
+        public void Scalar(int i)
+        {
+            double d = D(X[i]) - Mean;
+            Squares += d * d;
+            Linear += d;
+        }
+    }
+
+    private struct AddLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, U, H;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
+            for (; i <= N - S.Count; i += S.Count) S.Store(h + i, S.Add(S.Load(x + i), S.Load(u + i)));
+        }
+
+        public void Scalar(int i) => H[i] = F<T>(D(X[i]) + D(U[i]));
+    }
+
+    private struct ApplyLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Y;
+        public int N;
+        public double Mh, Ml, A, B;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, y = (TE*)Y;
+            TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml)), a = S.Splat(F<TE>(A)), b = S.Splat(F<TE>(B));
+            for (; i <= N - S.Count; i += S.Count) S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
+        }
+
+        public void Scalar(int i) => Y[i] = F<T>(Centered(X[i], Mh, Ml) * D(F<T>(A)) + D(F<T>(B)));
+    }
+
+    private struct ApplyAffineLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Y, G, B;
+        public int N;
+        public double Mh, Ml, S;
+
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B;
+            TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
+            for (; i <= N - SV.Count; i += SV.Count)
+            {
+                TV t = SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s);
+                if (g != null) t = b != null ? SV.MulAdd(t, SV.Load(g + i), SV.Load(b + i)) : SV.Mul(t, SV.Load(g + i));
+                else if (b != null) t = SV.Add(t, SV.Load(b + i));
+                SV.Store(y + i, t);
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            double t = Centered(X[i], Mh, Ml) * D(F<T>(S));
+            if (G != null) t *= D(G[i]);
+            if (B != null) t += D(B[i]);
+            Y[i] = F<T>(t);
+        }
+    }
+
+    private struct ApplyColumnsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Y, Mh, Ml, A, B;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, y = (TE*)Y, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B;
+            for (; i <= N - S.Count; i += S.Count)
+                S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i)), S.Load(a + i), S.Load(b + i)));
+        }
+
+        public void Scalar(int i) => Y[i] = F<T>(Centered(X[i], D(Mh[i]), D(Ml[i])) * D(A[i]) + D(B[i]));
+    }
+
+    private struct ColumnsShiftedLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X;
+        public double* Shift, Acc;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X;
+            for (; i <= N - S.Count; i += S.Count) S.AccumulateShifted(Acc + i, S.Load(x + i), Shift + i);
+        }
+
+        public void Scalar(int i) => Acc[i] += D(X[i]) - Shift[i];
+    }
+
+    private struct ColumnsDeviationsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X;
+        public double* Mean, Sq, Lin;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X;
+            for (; i <= N - S.Count; i += S.Count) S.AccumulateDeviations(Sq + i, Lin + i, S.Load(x + i), Mean + i);
+        }
+
+        public void Scalar(int i)
+        {
+            double d = D(X[i]) - Mean[i];
+            Sq[i] += d * d;
+            Lin[i] += d;
+        }
+    }
+
+    private struct GradSumsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy;
+        public int N;
+        public double Mh, Ml, SumDy, SumDyXc;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, dy = (TE*)Dy;
+            TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml));
+            TD d0 = default, d1 = default, p0 = default, p1 = default;
+            for (; i <= N - S.Count; i += S.Count)
+            {
+                TV g = S.Load(dy + i);
+                S.Accumulate(ref d0, ref d1, g);
+                S.Accumulate(ref p0, ref p1, S.Mul(g, S.Sub(S.Sub(S.Load(x + i), mh), ml)));
+            }
+            SumDy += S.Sum(d0, d1);
+            SumDyXc += S.Sum(p0, p1);
+        }
+
+        public void Scalar(int i)
+        {
+            double g = D(Dy[i]);
+            SumDy += g;
+            SumDyXc += g * Centered(X[i], Mh, Ml);
+        }
+    }
+
+    private struct GradSumsAffineLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy, Gamma;
+        public double* Dg, Db;
+        public int N;
+        public double Mh, Ml, S, SumG, SumGXc;
+
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma;
+            TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
+            TD g0 = default, g1 = default, p0 = default, p1 = default;
+            for (; i <= N - SV.Count; i += SV.Count)
+            {
+                TV d = SV.Load(dy + i), xc = SV.Sub(SV.Sub(SV.Load(x + i), mh), ml);
+                SV.Accumulate(Db + i, d);
+                SV.Accumulate(Dg + i, SV.Mul(SV.Mul(d, xc), s));
+                TV g = gamma != null ? SV.Mul(d, SV.Load(gamma + i)) : d;
+                SV.Accumulate(ref g0, ref g1, g);
+                SV.Accumulate(ref p0, ref p1, SV.Mul(g, xc));
+            }
+            SumG += SV.Sum(g0, g1);
+            SumGXc += SV.Sum(p0, p1);
+        }
+
+        public void Scalar(int i)
+        {
+            double d = D(Dy[i]), xc = Centered(X[i], Mh, Ml);
+            Db[i] += d;
+            Dg[i] += d * xc * S;
+            double g = Gamma != null ? d * D(Gamma[i]) : d;
+            SumG += g;
+            SumGXc += g * xc;
+        }
+    }
+
+    private struct GradColumnsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy, Mh, Ml;
+        public double* Sdy, Sdyx;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, dy = (TE*)Dy, mh = (TE*)Mh, ml = (TE*)Ml;
+            for (; i <= N - S.Count; i += S.Count)
+            {
+                TV d = S.Load(dy + i);
+                S.Accumulate(Sdy + i, d);
+                S.Accumulate(Sdyx + i, S.Mul(d, S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i))));
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            double d = D(Dy[i]);
+            Sdy[i] += d;
+            Sdyx[i] += d * Centered(X[i], D(Mh[i]), D(Ml[i]));
+        }
+    }
+
+    private struct GradApplyLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy, Dh, Dx, Gamma;
+        public int N;
+        public double Mh, Ml, Ga, B, K, S;
+
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, gamma = (TE*)Gamma;
+            TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), ga = SV.Splat(F<TE>(Ga)), b = SV.Splat(F<TE>(B)), k = SV.Splat(F<TE>(K));
+            TV s = SV.Splat(F<TE>(S));
+            for (; i <= N - SV.Count; i += SV.Count)
+            {
+                TV g = SV.Mul(SV.Load(dy + i), gamma != null ? SV.Load(gamma + i) : ga);
+                if (x != null) g = SV.Sub(SV.Sub(g, b), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), k));
+                g = SV.Mul(g, s);
+                if (dh != null) g = SV.Add(g, SV.Load(dh + i));
+                SV.Store(dx + i, g);
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            double g = D(F<T>(D(Dy[i]) * (Gamma != null ? D(Gamma[i]) : D(F<T>(Ga)))));
+            if (X != null) g = g - D(F<T>(B)) - Centered(X[i], Mh, Ml) * D(F<T>(K));
+            g *= D(F<T>(S));
+            if (Dh != null) g += D(Dh[i]);
+            Dx[i] = F<T>(g);
+        }
+    }
+
+    private struct GradApplyColumnsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
+        public int N;
+
+        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B, k = (TE*)K, s = (TE*)S;
+            for (; i <= N - SV.Count; i += SV.Count)
+            {
+                TV g = SV.Mul(SV.Load(dy + i), SV.Load(a + i));
+                if (x != null)
+                    g = SV.Sub(SV.Sub(g, SV.Load(b + i)), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), SV.Load(mh + i)), SV.Load(ml + i)), SV.Load(k + i)));
+                g = SV.Mul(g, SV.Load(s + i));
+                if (dh != null) g = SV.Add(g, SV.Load(dh + i));
+                SV.Store(dx + i, g);
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            double g = D(F<T>(D(Dy[i]) * D(A[i])));
+            if (X != null) g = g - D(B[i]) - Centered(X[i], D(Mh[i]), D(Ml[i])) * D(K[i]);
+            g *= D(S[i]);
+            if (Dh != null) g += D(Dh[i]);
+            Dx[i] = F<T>(g);
+        }
+    }
+}

@@ -1,0 +1,397 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Ruler.Internal;
+
+/// <summary>
+/// One vector width for one storage type T (float or double): the element-wise operations the kernels need, and
+/// float64 accumulation of a vector. A float vector widens into two double vectors (<c>lo</c>, <c>hi</c>); a double
+/// vector is accumulated as is (only <c>lo</c> is used). The kernels in <see cref="Simd"/> are written once against
+/// this interface and run with the widest accelerated width first, then narrower ones, then a scalar tail.
+/// </summary>
+internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct where TD : struct
+{
+    static abstract int Count { get; }
+    static abstract TV Load(T* p);
+    static abstract void Store(T* p, TV v);
+    static abstract TV Splat(T v);
+    static abstract TV Add(TV a, TV b);
+    static abstract TV Sub(TV a, TV b);
+    static abstract TV Mul(TV a, TV b);
+    /// <summary>a·b + c, fused.</summary>
+    static abstract TV MulAdd(TV a, TV b, TV c);
+    static abstract TD Wide(double v);
+    /// <summary>(lo, hi) += v in float64.</summary>
+    static abstract void Accumulate(ref TD lo, ref TD hi, TV v);
+    /// <summary>(lo, hi) += v − shift in float64.</summary>
+    static abstract void AccumulateShifted(ref TD lo, ref TD hi, TV v, TD shift);
+    /// <summary>With d = v − mean in float64: squares += d², linear += d.</summary>
+    static abstract void AccumulateDeviations(ref TD sq0, ref TD sq1, ref TD lin0, ref TD lin1, TV v, TD mean);
+    /// <summary>acc[0..Count) += v in float64.</summary>
+    static abstract void Accumulate(double* acc, TV v);
+    /// <summary>acc[0..Count) += v − shift[0..Count) in float64.</summary>
+    static abstract void AccumulateShifted(double* acc, TV v, double* shift);
+    /// <summary>With d = v − mean[0..Count) in float64: sq += d², lin += d, lane by lane.</summary>
+    static abstract void AccumulateDeviations(double* sq, double* lin, TV v, double* mean);
+    static abstract double Sum(TD lo, TD hi);
+}
+
+/// <summary>float lanes of Vector512.</summary>
+internal readonly unsafe struct F512 : ISimd<Vector512<float>, float, Vector512<double>>
+{
+    public static int Count => Vector512<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Splat(float v) => Vector512.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MulAdd(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Wide(double v) => Vector512.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<float> v)
+    {
+        var (l, h) = Vector512.Widen(v);
+        lo += l;
+        hi += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<float> v, Vector512<double> shift)
+    {
+        var (l, h) = Vector512.Widen(v);
+        lo += l - shift;
+        hi += h - shift;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector512<double> sq0, ref Vector512<double> sq1, ref Vector512<double> lin0, ref Vector512<double> lin1,
+        Vector512<float> v, Vector512<double> mean)
+    {
+        var (l, h) = Vector512.Widen(v);
+        l -= mean;
+        h -= mean;
+        sq0 = Vector512.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector512.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector512<float> v)
+    {
+        var (l, h) = Vector512.Widen(v);
+        (Vector512.Load(acc) + l).Store(acc);
+        (Vector512.Load(acc + Vector512<double>.Count) + h).Store(acc + Vector512<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector512<float> v, double* shift)
+    {
+        var (l, h) = Vector512.Widen(v);
+        int n = Vector512<double>.Count;
+        (Vector512.Load(acc) + (l - Vector512.Load(shift))).Store(acc);
+        (Vector512.Load(acc + n) + (h - Vector512.Load(shift + n))).Store(acc + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector512<float> v, double* mean)
+    {
+        var (l, h) = Vector512.Widen(v);
+        int n = Vector512<double>.Count;
+        l -= Vector512.Load(mean);
+        h -= Vector512.Load(mean + n);
+        Vector512.FusedMultiplyAdd(l, l, Vector512.Load(sq)).Store(sq);
+        Vector512.FusedMultiplyAdd(h, h, Vector512.Load(sq + n)).Store(sq + n);
+        (Vector512.Load(lin) + l).Store(lin);
+        (Vector512.Load(lin + n) + h).Store(lin + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> lo, Vector512<double> hi) => Vector512.Sum(lo + hi);
+}
+
+/// <summary>double lanes of Vector512.</summary>
+internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector512<double>>
+{
+    public static int Count => Vector512<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Load(double* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector512<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Splat(double v) => Vector512.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Add(Vector512<double> a, Vector512<double> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Sub(Vector512<double> a, Vector512<double> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Mul(Vector512<double> a, Vector512<double> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MulAdd(Vector512<double> a, Vector512<double> b, Vector512<double> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Wide(double v) => Vector512.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<double> v) => lo += v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<double> v, Vector512<double> shift) => lo += v - shift;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector512<double> sq0, ref Vector512<double> sq1, ref Vector512<double> lin0, ref Vector512<double> lin1,
+        Vector512<double> v, Vector512<double> mean)
+    {
+        var d = v - mean;
+        sq0 = Vector512.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector512<double> v) => (Vector512.Load(acc) + v).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector512<double> v, double* shift) => (Vector512.Load(acc) + (v - Vector512.Load(shift))).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector512<double> v, double* mean)
+    {
+        var d = v - Vector512.Load(mean);
+        Vector512.FusedMultiplyAdd(d, d, Vector512.Load(sq)).Store(sq);
+        (Vector512.Load(lin) + d).Store(lin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> lo, Vector512<double> hi) => Vector512.Sum(lo);
+}
+
+/// <summary>float lanes of Vector256.</summary>
+internal readonly unsafe struct F256 : ISimd<Vector256<float>, float, Vector256<double>>
+{
+    public static int Count => Vector256<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Splat(float v) => Vector256.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MulAdd(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Wide(double v) => Vector256.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<float> v)
+    {
+        var (l, h) = Vector256.Widen(v);
+        lo += l;
+        hi += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<float> v, Vector256<double> shift)
+    {
+        var (l, h) = Vector256.Widen(v);
+        lo += l - shift;
+        hi += h - shift;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector256<double> sq0, ref Vector256<double> sq1, ref Vector256<double> lin0, ref Vector256<double> lin1,
+        Vector256<float> v, Vector256<double> mean)
+    {
+        var (l, h) = Vector256.Widen(v);
+        l -= mean;
+        h -= mean;
+        sq0 = Vector256.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector256.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector256<float> v)
+    {
+        var (l, h) = Vector256.Widen(v);
+        (Vector256.Load(acc) + l).Store(acc);
+        (Vector256.Load(acc + Vector256<double>.Count) + h).Store(acc + Vector256<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector256<float> v, double* shift)
+    {
+        var (l, h) = Vector256.Widen(v);
+        int n = Vector256<double>.Count;
+        (Vector256.Load(acc) + (l - Vector256.Load(shift))).Store(acc);
+        (Vector256.Load(acc + n) + (h - Vector256.Load(shift + n))).Store(acc + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector256<float> v, double* mean)
+    {
+        var (l, h) = Vector256.Widen(v);
+        int n = Vector256<double>.Count;
+        l -= Vector256.Load(mean);
+        h -= Vector256.Load(mean + n);
+        Vector256.FusedMultiplyAdd(l, l, Vector256.Load(sq)).Store(sq);
+        Vector256.FusedMultiplyAdd(h, h, Vector256.Load(sq + n)).Store(sq + n);
+        (Vector256.Load(lin) + l).Store(lin);
+        (Vector256.Load(lin + n) + h).Store(lin + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> lo, Vector256<double> hi) => Vector256.Sum(lo + hi);
+}
+
+/// <summary>double lanes of Vector256.</summary>
+internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector256<double>>
+{
+    public static int Count => Vector256<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Load(double* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector256<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Splat(double v) => Vector256.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Add(Vector256<double> a, Vector256<double> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Sub(Vector256<double> a, Vector256<double> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Mul(Vector256<double> a, Vector256<double> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MulAdd(Vector256<double> a, Vector256<double> b, Vector256<double> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Wide(double v) => Vector256.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<double> v) => lo += v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<double> v, Vector256<double> shift) => lo += v - shift;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector256<double> sq0, ref Vector256<double> sq1, ref Vector256<double> lin0, ref Vector256<double> lin1,
+        Vector256<double> v, Vector256<double> mean)
+    {
+        var d = v - mean;
+        sq0 = Vector256.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector256<double> v) => (Vector256.Load(acc) + v).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector256<double> v, double* shift) => (Vector256.Load(acc) + (v - Vector256.Load(shift))).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector256<double> v, double* mean)
+    {
+        var d = v - Vector256.Load(mean);
+        Vector256.FusedMultiplyAdd(d, d, Vector256.Load(sq)).Store(sq);
+        (Vector256.Load(lin) + d).Store(lin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> lo, Vector256<double> hi) => Vector256.Sum(lo);
+}
+
+/// <summary>float lanes of Vector128.</summary>
+internal readonly unsafe struct F128 : ISimd<Vector128<float>, float, Vector128<double>>
+{
+    public static int Count => Vector128<float>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Splat(float v) => Vector128.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MulAdd(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Wide(double v) => Vector128.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<float> v)
+    {
+        var (l, h) = Vector128.Widen(v);
+        lo += l;
+        hi += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<float> v, Vector128<double> shift)
+    {
+        var (l, h) = Vector128.Widen(v);
+        lo += l - shift;
+        hi += h - shift;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector128<double> sq0, ref Vector128<double> sq1, ref Vector128<double> lin0, ref Vector128<double> lin1,
+        Vector128<float> v, Vector128<double> mean)
+    {
+        var (l, h) = Vector128.Widen(v);
+        l -= mean;
+        h -= mean;
+        sq0 = Vector128.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector128.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector128<float> v)
+    {
+        var (l, h) = Vector128.Widen(v);
+        (Vector128.Load(acc) + l).Store(acc);
+        (Vector128.Load(acc + Vector128<double>.Count) + h).Store(acc + Vector128<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector128<float> v, double* shift)
+    {
+        var (l, h) = Vector128.Widen(v);
+        int n = Vector128<double>.Count;
+        (Vector128.Load(acc) + (l - Vector128.Load(shift))).Store(acc);
+        (Vector128.Load(acc + n) + (h - Vector128.Load(shift + n))).Store(acc + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector128<float> v, double* mean)
+    {
+        var (l, h) = Vector128.Widen(v);
+        int n = Vector128<double>.Count;
+        l -= Vector128.Load(mean);
+        h -= Vector128.Load(mean + n);
+        Vector128.FusedMultiplyAdd(l, l, Vector128.Load(sq)).Store(sq);
+        Vector128.FusedMultiplyAdd(h, h, Vector128.Load(sq + n)).Store(sq + n);
+        (Vector128.Load(lin) + l).Store(lin);
+        (Vector128.Load(lin + n) + h).Store(lin + n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> lo, Vector128<double> hi) => Vector128.Sum(lo + hi);
+}
+
+/// <summary>double lanes of Vector128.</summary>
+internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector128<double>>
+{
+    public static int Count => Vector128<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Load(double* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector128<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Splat(double v) => Vector128.Create(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Add(Vector128<double> a, Vector128<double> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Sub(Vector128<double> a, Vector128<double> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Mul(Vector128<double> a, Vector128<double> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MulAdd(Vector128<double> a, Vector128<double> b, Vector128<double> c) => Vector128.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Wide(double v) => Vector128.Create(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<double> v) => lo += v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<double> v, Vector128<double> shift) => lo += v - shift;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector128<double> sq0, ref Vector128<double> sq1, ref Vector128<double> lin0, ref Vector128<double> lin1,
+        Vector128<double> v, Vector128<double> mean)
+    {
+        var d = v - mean;
+        sq0 = Vector128.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(double* acc, Vector128<double> v) => (Vector128.Load(acc) + v).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(double* acc, Vector128<double> v, double* shift) => (Vector128.Load(acc) + (v - Vector128.Load(shift))).Store(acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(double* sq, double* lin, Vector128<double> v, double* mean)
+    {
+        var d = v - Vector128.Load(mean);
+        Vector128.FusedMultiplyAdd(d, d, Vector128.Load(sq)).Store(sq);
+        (Vector128.Load(lin) + d).Store(lin);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> lo, Vector128<double> hi) => Vector128.Sum(lo);
+}

@@ -1,0 +1,22 @@
+using System.Runtime.Intrinsics;
+using Ruler.Tests;
+
+// Runs the fast-vs-reference comparisons with whatever instruction sets this process was started with (the test
+// FastPathSimdMatrixTests starts it with AVX-512 and AVX2 turned off), reports which vector widths were
+// accelerated, and exits 1 on any mismatch.
+Console.WriteLine($"accelerated: Vector512={Vector512.IsHardwareAccelerated} Vector256={Vector256.IsHardwareAccelerated} Vector128={Vector128.IsHardwareAccelerated}");
+int[] sizes = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129, 257];
+var failures = new List<string>();
+foreach (int n in sizes)
+{
+    foreach (var c in FastPathComparison.Layouts(n))
+    {
+        failures.AddRange(FastPathComparison.Compare<float>(c, n));
+        failures.AddRange(FastPathComparison.Compare<double>(c, n));
+    }
+}
+foreach (var c in FastPathComparison.LargeLayouts()) failures.AddRange(FastPathComparison.CompareThreads<float>(c, 5));
+foreach (string f in failures.Take(20)) Console.WriteLine(f);
+foreach (var grp in failures.GroupBy(f => f.Split(" [")[0] + " " + (f.Contains("Backward") ? "bwd" : "fwd"))) Console.WriteLine($"{grp.Key}: {grp.Count()}");
+Console.WriteLine($"mismatches: {failures.Count}");
+return failures.Count == 0 ? 0 : 1;
