@@ -1,3 +1,5 @@
+using Ruler.Internal;
+
 namespace Ruler;
 
 /// <summary>
@@ -6,17 +8,15 @@ namespace Ruler;
 /// </summary>
 public static class RulerParallelism
 {
-    private static int _maxThreads = Environment.ProcessorCount;
-
-    /// <summary>The most threads one call may use; at least 1. Defaults to the processor count.</summary>
+    /// <summary>The most threads one call may use (the caller included); at least 1. Defaults to the processor count.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
     public static int MaxThreads
     {
-        get => _maxThreads;
+        get => Threading.MaxThreads;
         set
         {
             if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "MaxThreads: expected at least 1.");
-            _maxThreads = value;
+            Threading.MaxThreads = value;
         }
     }
 }
