@@ -5,13 +5,16 @@ namespace Ruler.Cli.Bench;
 
 /// <summary>
 /// The memory-speed baseline: a plain vectorized copy of the same buffers, split into one contiguous slice per
-/// thread. Normalization is memory-bound, so its limit is the time to read x and write y once.
+/// thread (for buffers large enough that threads pay off). Normalization is memory-bound, so its limit is the time to read x and write y once.
 /// </summary>
 internal static class CopyBaseline
 {
+    /// <summary>Below this many bytes per thread, waking a second thread costs more than it saves: copy on one.</summary>
+    public const int MinBytesPerThread = 256 * 1024;
+
     public static void Copy(ReadOnlySpan<byte> source, Span<byte> destination, int threads)
     {
-        if (threads <= 1)
+        if (threads <= 1 || source.Length < MinBytesPerThread * 2)
         {
             source.CopyTo(destination);
             return;
