@@ -91,6 +91,22 @@ public class ValidationTests
     }
 
     [Fact]
+    public void StatisticsRefusesAnEmptyGroupBeforeWritingAnyGroup()
+    {
+        // Group 0 is valid and group 1 is empty: nothing may be written, not even group 0's statistics.
+        var moments = new[] { new GroupMoments(4, 1.5, 2.0), new GroupMoments(0, 0, 0) };
+        var mean = Filled(2);
+        var rstd = Filled(2);
+        Rejects(() => RulerOps.Statistics(Ln, moments, mean, rstd), "moments", "at least one value", "group 1 with count 0");
+        Untouched(mean, "mean");
+        Untouched(rstd, "rstd");
+        Rejects(() => RulerOps.Statistics(Ln, moments, mean.AsSpan(1), rstd), "mean", "length 2", "length 1");
+        Rejects(() => RulerOps.Statistics(Ln, moments, mean, rstd.AsSpan(1)), "rstd", "length 2", "length 1");
+        Untouched(mean, "mean");
+        Untouched(rstd, "rstd");
+    }
+
+    [Fact]
     public void ForwardAndNormalizeRefuseEveryMismatchAndWriteNothing()
     {
         var x = TestData.Normal(new Random(1), 12);
