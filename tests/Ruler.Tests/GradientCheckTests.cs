@@ -247,6 +247,68 @@ public class GradientCheckTests
         AssertGradient(dbeta, Loss, beta, $"{what} dbeta");
     }
 
+    [Theory]
+    [InlineData("LayerNorm[3,7]")]
+    [InlineData("RmsNorm[4,6]")]
+    [InlineData("BatchNorm(NHWC)[3,2,2,3]")]
+    [InlineData("GroupNorm(G=2)[2,4,3]")]
+    public void TestOracleBackwardMatchesFiniteDifferences(string id)
+    {
+        // The tests' own backward (used below at sizes finite differences cannot reach) is itself checked here.
+        var c = SmallCase(id);
+        var rng = new Random(22);
+        var x = TestData.Normal(rng, c.Count, 0.2, 1.5);
+        var w = TestData.Normal(rng, c.Count);
+        var gamma = TestData.Normal(rng, c.AffineSize, 1, 0.5);
+        var beta = TestData.Normal(rng, c.AffineSize);
+        var grads = Oracle.Backward(x, c.Shape, c.Group, c.Groups, c.Affine, c.AffineSize, c.Center, 1e-5, gamma, w);
+        double Loss() => Dot(w, c.Reference(x, 1e-5, gamma, beta).Y);
+        AssertGradient(grads.Dx, Loss, x, $"oracle {id} dx");
+        AssertGradient(grads.Dgamma, Loss, gamma, $"oracle {id} dgamma");
+        if (c.HasBeta) AssertGradient(grads.Dbeta, Loss, beta, $"oracle {id} dbeta");
+    }
+
+    private static NormCase SmallCase(string id) => id switch
+    {
+        "LayerNorm[3,7]" => NormCase.LayerNorm([3, 7]),
+        "RmsNorm[4,6]" => NormCase.RmsNorm([4, 6]),
+        "BatchNorm(NHWC)[3,2,2,3]" => NormCase.BatchNorm([3, 2, 2, 3], ChannelLayout.ChannelsLast),
+        _ => NormCase.GroupNorm([2, 4, 3], 2),
+    };
+
+    public static TheoryData<string> LargeCases => NormCase.LargeNames();
+
+    [Theory, MemberData(nameof(LargeCases))]
+    public void BackwardOnLargeTensorsMatchesTheFiniteDifferenceCheckedOracle(string id)
+    {
+        // Sizes where fast paths vectorize and split work. Norm-wise relative tolerance: 1e-10 in float64,
+        // 1e-5 in float32 (inputs are the same float values; the oracle runs in float64).
+        var c = NormCase.ById(id);
+        var rng = new Random(23);
+        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 0.3, 1.7)));
+        var dy = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count)));
+        var gamma = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.AffineSize, 1, 0.5)));
+        var beta = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.AffineSize)));
+        var expected = Oracle.Backward(x, c.Shape, c.Group, c.Groups, c.Affine, c.AffineSize, c.Center, 1e-5, gamma, dy);
+        CheckLarge<double>(c, x, dy, gamma, beta, expected, 1e-10);
+        CheckLarge<float>(c, x, dy, gamma, beta, expected, 1e-5);
+    }
+
+    private static void CheckLarge<T>(NormCase c, double[] x, double[] dy, double[] gamma, double[] beta, Oracle.Gradients expected,
+        double tolerance) where T : unmanaged
+    {
+        var m = c.Create<T>(1e-5, gamma, beta);
+        var xt = TestData.Convert<T>(x);
+        var dx = new T[x.Length];
+        m.ZeroGrad();
+        m.Forward(xt, c.Shape, new T[x.Length]);
+        m.Backward(xt, c.Shape, TestData.Convert<T>(dy), dx);
+        string what = $"{c.Id} {typeof(T).Name}";
+        Approx.NormwiseRelative(expected.Dx, TestData.ToDouble(dx), tolerance, $"{what} dx");
+        Approx.NormwiseRelative(expected.Dgamma, TestData.ToDouble(m.Weight!.Grad), tolerance, $"{what} dgamma");
+        if (m.Bias is not null) Approx.NormwiseRelative(expected.Dbeta, TestData.ToDouble(m.Bias.Grad), tolerance, $"{what} dbeta");
+    }
+
     [Fact]
     public void GeneralRulerWithFixedStatisticsBackwardMatchesFiniteDifferences()
     {

@@ -184,5 +184,62 @@ public class NumericsTests
         Approx.Elementwise(expected.Rstd, rstd, 0, 1e-12, $"{id} rstd");
     }
 
+    public static TheoryData<string> LargeCases => NormCase.LargeNames();
+
+    [Theory, MemberData(nameof(LargeCases))]
+    public void LargeFloatTensorsStayWithin1e5OfTheReference(string id)
+    {
+        // Same tolerance as on small tensors (|Δy| ≤ 1e-6 + 1e-5·|y_ref|), on sizes where fast paths vectorize and split work.
+        var c = NormCase.ById(id);
+        var rng = new Random(18);
+        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 0.5, 2)));
+        var (gamma, beta) = Affine(c, rng);
+        gamma = TestData.ToDouble(TestData.ToFloat(gamma));
+        beta = TestData.ToDouble(TestData.ToFloat(beta));
+        var expected = c.Reference(x, Eps, gamma, beta);
+        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
+        Approx.Elementwise(expected.Y, got.Y, 1e-6, 1e-5, $"{id} y");
+        Approx.Elementwise(expected.Mean, got.Mean, 1e-6, 1e-5, $"{id} mean");
+        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} rstd");
+    }
+
+    [Theory, MemberData(nameof(LargeCases))]
+    public void LargeFloatTensorsWithOffset1e4AndSpread1e2StayWithin1e4OfTheReference(string id)
+    {
+        var c = NormCase.ById(id);
+        var rng = new Random(19);
+        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 1e4, 1e-2)));
+        var (gamma, beta) = Affine(c, rng);
+        var expected = c.Reference(x, Eps, gamma, beta);
+        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
+        Approx.NormwiseRelative(expected.Y, got.Y, 1e-4, $"{id} y");
+        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-4, $"{id} rstd");
+    }
+
+    [Theory, MemberData(nameof(LargeCases))]
+    public void LargeDoubleTensorsWithOffset1e8StayWithin1e5OfTheReference(string id)
+    {
+        var c = NormCase.ById(id);
+        var rng = new Random(20);
+        var x = TestData.Normal(rng, c.Count, 1e8, 1);
+        var (gamma, beta) = Affine(c, rng);
+        var expected = c.Reference(x, Eps, gamma, beta);
+        var got = NormRun.Forward<double>(c, x, Eps, gamma, beta);
+        Approx.NormwiseRelative(expected.Y, got.Y, 1e-5, $"{id} y");
+    }
+
+    [Theory, MemberData(nameof(LargeCases))]
+    public void LargeTensorsKeepConstantGroupsExactAndNaNInsideItsGroup(string id) =>
+        // The small-tensor tests, rerun at sizes that exercise the fast paths.
+        ConstantGroupOutputsExactlyBetaAndNaNIsolation(id);
+
+    private void ConstantGroupOutputsExactlyBetaAndNaNIsolation(string id)
+    {
+        ConstantGroupOutputsExactlyBeta(id, single: true);
+        ConstantGroupOutputsExactlyBeta(id, single: false);
+        NaNInOneGroupLeavesEveryOtherGroupBitwiseUnchanged(id, single: true);
+        NaNInOneGroupLeavesEveryOtherGroupBitwiseUnchanged(id, single: false);
+    }
+
     private static double[] Keep(double[] a, Func<int, bool> keep) => a.Where((_, i) => keep(i)).ToArray();
 }

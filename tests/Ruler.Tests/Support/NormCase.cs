@@ -125,9 +125,27 @@ internal sealed class NormCase
         yield return InstanceNorm([3, 4, 6]);
     }
 
+    /// <summary>
+    /// Tensors of 130k–200k elements with dims that are not multiples of any vector width: large enough for fast
+    /// paths to take their SIMD bodies, remainders and several threads, small enough for the oracle.
+    /// </summary>
+    public static IEnumerable<NormCase> Large()
+    {
+        yield return LayerNorm([256, 771]);
+        yield return RmsNorm([129, 1031]);
+        yield return BatchNorm([16, 12, 29, 31]);
+        yield return BatchNorm([16, 29, 31, 12], ChannelLayout.ChannelsLast);
+        yield return BatchNorm([4099, 40]);
+        yield return GroupNorm([8, 32, 25, 27], 8);
+        yield return GroupNorm([8, 25, 27, 32], 4, ChannelLayout.ChannelsLast);
+        yield return InstanceNorm([8, 16, 1031]);
+    }
+
     public static TheoryData<string> Names() => new(All().Select(c => c.Id));
 
-    public static NormCase ById(string id) => All().Single(c => c.Id == id);
+    public static TheoryData<string> LargeNames() => new(Large().Select(c => c.Id));
+
+    public static NormCase ById(string id) => All().Concat(Large()).Single(c => c.Id == id);
 
     public string Id => $"{Name}[{string.Join(",", Shape)}]";
 }
