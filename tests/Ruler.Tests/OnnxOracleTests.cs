@@ -206,6 +206,37 @@ public class OnnxOracleTests
         AssertAgree(RunOnnx(model, x, gamma, beta)[0], y, $"GroupNorm {model}");
     }
 
+    [Fact]
+    public void GroupNormalizationScaleIsPerGroupInOpset18AndPerChannelInOpset21()
+    {
+        // Opset 18 indexed scale and bias by group (shape (G)); opset 21 changed them to per channel (shape (C)).
+        // Our per-channel GroupNorm reproduces opset 18 when every channel gets its group's γ and β, and ONNX Runtime
+        // refuses a per-group scale under opset 21.
+        int[] shape = [2, 6, 5];
+        const int groups = 3;
+        var rng = new Random(700);
+        var x = Random<float>(rng, 60, 0.5, 2);
+        var scale = Random<float>(rng, groups, 1, 0.5);
+        var bias = Random<float>(rng, groups, 0, 0.5);
+        var opset18 = OneNodeModel.Create("GroupNormalization", 18, OnnxElementType.Float,
+            [new("X", shape), new("scale", [groups]), new("bias", [groups])], [new("Y", shape)],
+            [OnnxAttribute.Float("epsilon", Epsilon), OnnxAttribute.Int("num_groups", groups)]);
+        var gn = new GroupNorm<float>(groups, 6, Epsilon);
+        for (int c = 0; c < 6; c++)
+        {
+            gn.Weight!.Value[c] = scale[c / 2];
+            gn.Bias!.Value[c] = bias[c / 2];
+        }
+        var y = new float[60];
+        gn.Forward(x, shape, y);
+        AssertAgree(RunOnnx(opset18, x, scale, bias)[0], y, "GroupNorm vs GroupNormalization-18 (per-group scale)");
+
+        var perGroupUnder21 = OneNodeModel.Create("GroupNormalization", 21, OnnxElementType.Float,
+            [new("X", shape), new("scale", [groups]), new("bias", [groups])], [new("Y", shape)],
+            [OnnxAttribute.Float("epsilon", Epsilon), OnnxAttribute.Int("num_groups", groups)]);
+        Assert.ThrowsAny<Exception>(() => RunOnnx(perGroupUnder21, x, scale, bias));
+    }
+
     [Theory, MemberData(nameof(ChannelShapes))]
     public void InstanceNormMatchesOnnxInstanceNormalizationInFloat(int[] shape)
     {
