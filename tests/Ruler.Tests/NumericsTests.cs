@@ -161,6 +161,23 @@ public class NumericsTests
     }
 
     [Theory, MemberData(nameof(Cases))]
+    public void HalfInputsWhoseVarianceOverflowsHalfAreNormalizedCorrectly(string id)
+    {
+        // Half storage, |x| ~ 300: x² and the variance (~9e4) exceed Half's maximum 65504, so statistics must be
+        // accumulated wider. Tolerance per element: |Δy| ≤ 4e-3 + 2e-3·|y_ref| (Half keeps 11 significant bits, ≈ 4.9e-4).
+        var c = NormCase.ById(id);
+        var rng = new Random(21);
+        var x = TestData.RoundTo<Half>(TestData.Normal(rng, c.Count, 100, 300));
+        var (gamma, beta) = Affine(c, rng);
+        gamma = TestData.RoundTo<Half>(gamma);
+        beta = TestData.RoundTo<Half>(beta);
+        var expected = c.Reference(x, Eps, gamma, beta);
+        var got = NormRun.Forward<Half>(c, x, Eps, gamma, beta);
+        Approx.Elementwise(expected.Y, got.Y, 4e-3, 2e-3, $"{id} Half y");
+        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} Half rstd (float64 statistics of the Half values)");
+    }
+
+    [Theory, MemberData(nameof(Cases))]
     public void LibraryReferenceKernelsAgreeWithTheIndependentOracle(string id)
     {
         // The library's float64 reference is the oracle of its fast paths; check it against ours (1e-12, double).

@@ -29,10 +29,17 @@ internal static class TestData
     public static T[] Convert<T>(double[] a) where T : unmanaged =>
         typeof(T) == typeof(float) ? (T[])(object)ToFloat(a)
         : typeof(T) == typeof(double) ? (T[])(object)(double[])a.Clone()
+        : typeof(T) == typeof(Half) ? (T[])(object)Array.ConvertAll(a, v => (Half)v)
         : throw new NotSupportedException(typeof(T).Name);
 
     public static double[] ToDouble<T>(T[] a) where T : unmanaged =>
-        a is float[] f ? ToDouble(f) : a is double[] d ? (double[])d.Clone() : throw new NotSupportedException(typeof(T).Name);
+        a is float[] f ? ToDouble(f)
+        : a is double[] d ? (double[])d.Clone()
+        : a is Half[] h ? Array.ConvertAll(h, v => (double)v)
+        : throw new NotSupportedException(typeof(T).Name);
+
+    /// <summary>The values rounded to <typeparamref name="T"/> and widened back: what a T tensor of them holds.</summary>
+    public static double[] RoundTo<T>(double[] a) where T : unmanaged => ToDouble(Convert<T>(a));
 
     public static int Count(int[] shape) => shape.Aggregate(1, (p, d) => p * d);
 }
