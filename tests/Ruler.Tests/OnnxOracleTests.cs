@@ -29,7 +29,6 @@ public class OnnxOracleTests
     private static void AssertAgree<T>(double[] onnx, T[] ours, string what) where T : unmanaged
     {
         double tol = typeof(T) == typeof(float) ? Float32Tolerance : Float64Tolerance;
-        // |d| ≤ tol·max(1, |onnx|) is implied by |d| ≤ tol + tol·|onnx| within a factor 2; use the exact form:
         var got = TestData.ToDouble(ours);
         Assert.Equal(onnx.Length, got.Length);
         for (int i = 0; i < onnx.Length; i++)
