@@ -27,9 +27,11 @@ internal sealed class NormCase
     public int AffineSize { get; }
     public Func<int[], int> Affine { get; }
     public bool HasBeta { get; }
+    public ChannelLayout Layout { get; private init; }
+    public int NumGroups { get; private init; }
     public int Count => TestData.Count(Shape);
 
-    public override string ToString() => Name;
+    public override string ToString() => Id;
 
     /// <summary>LayerNorm over the last <paramref name="normalizedRank"/> dims.</summary>
     public static NormCase LayerNorm(int[] shape, int normalizedRank = 1)
@@ -66,9 +68,6 @@ internal sealed class NormCase
         int channels = shape[1];
         return new("InstanceNorm", shape, true, shape[0] * channels, i => i[0] * channels + i[1], channels, i => i[1], true);
     }
-
-    public ChannelLayout Layout { get; private init; }
-    public int NumGroups { get; private init; }
 
     /// <summary>The module, in training mode, with the given affine parameters copied in.</summary>
     public RulerNormalizer<T> Create<T>(double eps, double[] gamma, double[]? beta) where T : unmanaged
