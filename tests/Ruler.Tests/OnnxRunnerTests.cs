@@ -41,6 +41,21 @@ public class OnnxRunnerTests
     }
 
     [Fact]
+    public void BindRefusesAWrongOutputCountOrShapeAndFactoriesRefuseBadAxesAndOpsets()
+    {
+        using var runner = new OnnxRunner(OneNodeModel.LayerNormalization([2, 4]), 1);
+        OnnxTensor<float>[] inputs = [new(new float[8], [2, 4]), new(new float[4], [4]), new(new float[4], [4])];
+        var e = Assert.Throws<ArgumentException>(() => runner.Bind(inputs, []));
+        Assert.Contains("expected 1 tensors (Y), got 0", e.Message);
+        e = Assert.Throws<ArgumentException>(() => runner.Bind(inputs, [new OnnxTensor<float>(new float[8], [2, 3])]));
+        Assert.Contains("expected 6 elements for shape [2, 3], got 8", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>("axis", () => OneNodeModel.LayerNormalization([2, 4], axis: 2));
+        Assert.Throws<ArgumentOutOfRangeException>("axis", () => OneNodeModel.RmsNormalization([2, 4], axis: -3));
+        Assert.Throws<ArgumentException>("xShape", () => OneNodeModel.BatchNormalization([4]));
+        Assert.Throws<ArgumentOutOfRangeException>("opset", () => OneNodeModel.Create("Relu", 0, OnnxElementType.Float, [], []));
+    }
+
+    [Fact]
     public void ModelDescribesItsPortsAndOpset()
     {
         var model = OneNodeModel.GroupNormalization([2, 6, 5], 3);
