@@ -9,6 +9,10 @@ namespace Ruler.Tests;
 /// absolute 1e-5 for outputs of magnitude up to 1 and relative 1e-5 beyond (both sides round to float32, ≈ 6e-8
 /// relative, and accumulate differently). In float64 (where ONNX Runtime has a double kernel): ≤ 1e-12·max(1, |onnx|).
 /// The epsilon attribute is a float32, so our modules get exactly (double)1e-5f.
+/// Facts about ONNX Runtime 1.31.1 these tests pin or rely on: RMSNormalization exists from opset 23 (a model stamped
+/// 22 fails with "No Op registered for RMSNormalization with domain_version of 22"); SimplifiedLayerNormalization is
+/// registered in the default domain (version 1), not in com.microsoft; GroupNormalization-18 takes per-group scale and
+/// bias, -21 per-channel; InstanceNormalization has a float kernel only on CPU; the other four also run in float64.
 /// </summary>
 public class OnnxOracleTests
 {
