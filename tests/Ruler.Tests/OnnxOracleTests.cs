@@ -126,6 +126,18 @@ public class OnnxOracleTests
         Assert.Contains("RMSNormalization", e.Message);
     }
 
+    [Fact]
+    public void SimplifiedLayerNormalizationLivesInTheDefaultDomainNotComMicrosoft()
+    {
+        int[] shape = [2, 4];
+        var contrib = OneNodeModel.Create("SimplifiedLayerNormalization", 17, OnnxElementType.Float,
+            [new("X", shape), new("scale", [4])], [new("Y", shape)], [OnnxAttribute.Float("epsilon", Epsilon)],
+            OneNodeModel.MicrosoftDomain);
+        var e = Assert.ThrowsAny<Exception>(() => new OnnxRunner(contrib, 1));
+        Assert.Contains("not a registered function/op", e.Message);
+        using var _ = new OnnxRunner(OneNodeModel.SimplifiedLayerNormalization(shape), 1);
+    }
+
     public static TheoryData<int[]> ChannelShapes() => new() { new[] { 4, 3 }, new[] { 2, 3, 7 }, new[] { 3, 4, 5, 6 }, new[] { 2, 2, 3, 2, 3 } };
 
     [Theory, MemberData(nameof(ChannelShapes))]
