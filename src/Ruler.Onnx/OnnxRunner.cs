@@ -26,7 +26,13 @@ public sealed class OnnxRunner : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegative(intraOpThreads);
-        using var options = new SessionOptions { IntraOpNumThreads = intraOpThreads, InterOpNumThreads = 1 };
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = intraOpThreads,
+            InterOpNumThreads = 1,
+            // Failures surface as OnnxRuntimeException with the same text; keep ONNX Runtime from also printing them.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+        };
         _session = new InferenceSession(model, options);
         _inputNames = _session.InputNames.ToArray();
         _outputNames = _session.OutputNames.ToArray();

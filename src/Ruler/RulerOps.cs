@@ -27,9 +27,11 @@ public static class RulerOps
         Check.Length(mean.Length, moments.Length, nameof(mean));
         Check.Length(rstd.Length, moments.Length, nameof(rstd));
         for (int g = 0; g < moments.Length; g++)
+            if (moments[g].Count <= 0)
+                throw Check.Fail(nameof(moments), "every group to hold at least one value", $"group {g} with count {moments[g].Count}");
+        for (int g = 0; g < moments.Length; g++)
         {
             var m = moments[g];
-            if (m.Count <= 0) throw Check.Fail(nameof(moments), "every group to hold at least one value", $"group {g} with count {m.Count}");
             mean[g] = ruler.Center ? m.Mean : 0;
             rstd[g] = 1 / Math.Sqrt((ruler.Center ? m.Variance : m.MeanSquare) + ruler.Eps);
         }
