@@ -27,7 +27,13 @@ internal static unsafe class RowKernels
             Mean = mean, Rstd = rstd, Moments = moments, Measure = measure,
             Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
-        Threading.For(ref job, job.Tasks);
+        GroupMoments[]? rented = plan.Segments > 1 && measure ? ArrayPool<GroupMoments>.Shared.Rent(plan.Groups) : null;
+        fixed (GroupMoments* running = rented)
+        {
+            job.Running = running;
+            Threading.For(ref job, job.Tasks);
+        }
+        if (rented != null) ArrayPool<GroupMoments>.Shared.Return(rented);
     }
 
     /// <summary>
@@ -43,68 +49,66 @@ internal static unsafe class RowKernels
             AffineSize = affineSize, FromInput = fromInput, Sums = fromInput || dgamma != null || dbeta != null,
             Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
-        double[]? rented = null;
-        if (job.Sums) rented = ArrayPool<double>.Shared.Rent(2 * affineSize * job.Tasks);
-        fixed (double* partials = rented)
+        int partials = job.Sums ? 2 * affineSize * job.Tasks : 0, sums = plan.Segments > 1 ? 2 * plan.Groups : 0;
+        var rented = ArrayPool<double>.Shared.Rent(Math.Max(1, partials + sums));
+        fixed (double* scratch = rented)
         {
-            job.Partials = partials;
+            job.Partials = scratch;
+            job.GroupSums = scratch + partials;
             Threading.For(ref job, job.Tasks);
-            if (dgamma != null || dbeta != null)
+            for (int a = 0; job.Sums && a < affineSize; a++)
             {
-                for (int a = 0; a < affineSize; a++)
+                double dg = 0, db = 0;
+                for (int t = 0; t < job.Tasks; t++)
                 {
-                    double dg = 0, db = 0;
-                    for (int t = 0; t < job.Tasks; t++)
-                    {
-                        dg += partials[2L * affineSize * t + a];
-                        db += partials[2L * affineSize * t + affineSize + a];
-                    }
-                    if (dgamma != null) dgamma[a] = Num.FromDouble<T>(dg);
-                    if (dbeta != null) dbeta[a] = Num.FromDouble<T>(db);
+                    dg += scratch[2L * affineSize * t + a];
+                    db += scratch[2L * affineSize * t + affineSize + a];
                 }
+                if (dgamma != null) dgamma[a] = Num.FromDouble<T>(dg);
+                if (dbeta != null) dbeta[a] = Num.FromDouble<T>(db);
             }
         }
-        if (rented != null) ArrayPool<double>.Shared.Return(rented);
+        ArrayPool<double>.Shared.Return(rented);
     }
 
     /// <summary>
-    /// The moments of group g, two passes per piece: the mean relative to the piece's first element (a constant
-    /// piece gets its value exactly), then M2 = Σd² − (Σd)²/n with d = x − mean (the correction term removes the
-    /// rounding of the mean). Float lanes are widened: every sum is float64.
+    /// Merges the moments of segment k of group g into <paramref name="m"/>, two passes per piece: the mean relative
+    /// to the piece's first element (a constant piece gets its value exactly), then M2 = Σd² − (Σd)²/n with
+    /// d = x − mean (the correction term removes the rounding of the mean). Float lanes are widened: every sum is float64.
     /// </summary>
-    private static GroupMoments Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g) where T : unmanaged
+    private static void Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g, int k, ref GroupMoments m) where T : unmanaged
     {
-        GroupMoments m = default;
-        for (int k = 0; k < plan.Segments; k++)
+        long o = plan.Offset(g, k);
+        for (int off = 0; off < plan.SegmentLength; off += Piece)
         {
-            long o = plan.Offset(g, k);
-            for (int off = 0; off < plan.SegmentLength; off += Piece)
+            int n = Math.Min(Piece, plan.SegmentLength - off);
+            T* src;
+            double shift, sum;
+            if (u == null)
             {
-                int n = Math.Min(Piece, plan.SegmentLength - off);
-                T* src;
-                double shift, sum;
-                if (u == null)
-                {
-                    src = x + o + off;
-                    shift = Num.ToDouble(src[0]);
-                    sum = Simd.SumShifted(src, n, shift);
-                }
-                else
-                {
-                    src = h + o + off;
-                    shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
-                    sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
-                }
-                double pieceMean = shift + sum / n;
-                var (sq, lin) = Simd.Deviations(src, n, pieceMean);
-                m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
+                src = x + o + off;
+                shift = Num.ToDouble(src[0]);
+                sum = Simd.SumShifted(src, n, shift);
             }
+            else
+            {
+                src = h + o + off;
+                shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
+                sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
+            }
+            double pieceMean = shift + sum / n;
+            var (sq, lin) = Simd.Deviations(src, n, pieceMean);
+            m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
         }
-        return m;
     }
 
     private static T* At<T>(T* p, long offset) where T : unmanaged => p == null ? null : p + offset;
 
+    /// <summary>
+    /// A task owns groups [start, end). Rows (one segment per group) are measured and written group by group while
+    /// in cache; planes are walked segment-major (segment k of every group of the task, then k + 1), which reads
+    /// memory in order, with each group's moments still merged in segment order.
+    /// </summary>
     private struct ForwardJob<T> : IParallelTask where T : unmanaged
     {
         public RowPlan Plan;
@@ -112,59 +116,74 @@ internal static unsafe class RowKernels
         public double Eps;
         public T* X, U, H, Gamma, Beta, Y;
         public double* Mean, Rstd;
-        public GroupMoments* Moments;
+        public GroupMoments* Moments, Running;
         public int Tasks;
 
         public void Run(int task)
         {
             int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
             T* src = U == null ? X : H;
-            for (int g = start; g < end; g++)
+            if (Plan.Segments == 1)
             {
-                if (Measure)
+                for (int g = start; g < end; g++)
                 {
-                    var m = RowKernels.Measure(Plan, X, U, H, g);
-                    if (Moments != null)
+                    if (Measure)
                     {
-                        Moments[g] = m;
-                        continue;
+                        GroupMoments m = default;
+                        RowKernels.Measure(Plan, X, U, H, g, 0, ref m);
+                        Finish(g, m);
+                        if (Moments != null) continue;
                     }
-                    (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
+                    Apply(src, g, 0);
                 }
-                Apply(src, g);
+                return;
             }
+            if (Measure)
+            {
+                new Span<GroupMoments>(Running + start, end - start).Clear();
+                for (int k = 0; k < Plan.Segments; k++)
+                    for (int g = start; g < end; g++) RowKernels.Measure(Plan, X, U, H, g, k, ref Running[g]);
+                for (int g = start; g < end; g++) Finish(g, Running[g]);
+                if (Moments != null) return;
+            }
+            for (int k = 0; k < Plan.Segments; k++)
+                for (int g = start; g < end; g++) Apply(src, g, k);
         }
 
-        private readonly void Apply(T* src, int g)
+        /// <summary>Stores the moments (a Moments call) or the statistics of group g.</summary>
+        private readonly void Finish(int g, GroupMoments m)
+        {
+            if (Moments != null) Moments[g] = m;
+            else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
+        }
+
+        private readonly void Apply(T* src, int g, int k)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
             double rstd = Rstd[g];
             int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
-            bool perElement = runLength == 1 || (Gamma == null && Beta == null);
-            for (int k = 0; k < Plan.Segments; k++)
+            long o = Plan.Offset(g, k);
+            if (runLength == 1 || (Gamma == null && Beta == null))
             {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    Simd.ApplyAffine(src + o, Y + o, Plan.SegmentLength, mh, ml, rstd, At(Gamma, ab), At(Beta, ab));
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    double a = Gamma == null ? rstd : rstd * Num.ToDouble(Gamma[ab + q]);
-                    double b = Beta == null ? 0 : Num.ToDouble(Beta[ab + q]);
-                    Simd.Apply(src + o + q * runLength, Y + o + q * runLength, runLength, mh, ml, a, b);
-                }
+                Simd.ApplyAffine(src + o, Y + o, Plan.SegmentLength, mh, ml, rstd, At(Gamma, ab), At(Beta, ab));
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                double a = Gamma == null ? rstd : rstd * Num.ToDouble(Gamma[ab + q]);
+                double b = Beta == null ? 0 : Num.ToDouble(Beta[ab + q]);
+                Simd.Apply(src + o + q * runLength, Y + o + q * runLength, runLength, mh, ml, a, b);
             }
         }
     }
 
+    /// <summary>Same task layout as <see cref="ForwardJob{T}"/>: rows group by group, planes segment-major.</summary>
     private struct BackwardJob<T> : IParallelTask where T : unmanaged
     {
         public RowPlan Plan;
         public bool Center, FromInput, Sums;
         public T* X, Gamma, Dy, Dh, Dx;
-        public double* Mean, Rstd, Partials;
+        public double* Mean, Rstd, Partials, GroupSums;
         public int AffineSize, Tasks;
 
         public void Run(int task)
@@ -172,56 +191,71 @@ internal static unsafe class RowKernels
             int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
             double* dg = Partials + 2L * AffineSize * task, db = dg + AffineSize;
             if (Sums) new Span<double>(dg, 2 * AffineSize).Clear();
-            for (int g = start; g < end; g++) Group(g, dg, db);
+            if (Plan.Segments == 1)
+            {
+                for (int g = start; g < end; g++)
+                {
+                    double sumG = 0, sumGXc = 0;
+                    if (Sums) Accumulate(g, 0, dg, db, ref sumG, ref sumGXc);
+                    Apply(g, 0, sumG, sumGXc);
+                }
+                return;
+            }
+            double* sums = GroupSums;
+            new Span<double>(sums + 2 * start, 2 * (end - start)).Clear();
+            for (int k = 0; Sums && k < Plan.Segments; k++)
+                for (int g = start; g < end; g++) Accumulate(g, k, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+            for (int k = 0; k < Plan.Segments; k++)
+                for (int g = start; g < end; g++) Apply(g, k, sums[2 * g], sums[2 * g + 1]);
+        }
+
+        /// <summary>Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms.</summary>
+        private readonly void Accumulate(int g, int k, double* dg, double* db, ref double sumG, ref double sumGXc)
+        {
+            var (mh, ml) = Kernels.Split<T>(Mean[g]);
+            double rstd = Rstd[g];
+            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
+            long o = Plan.Offset(g, k);
+            if (runLength == 1)
+            {
+                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, dg + ab, db + ab);
+                sumG += sg;
+                sumGXc += sgx;
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                var (sdy, sdyx) = Simd.GradSums(X + o + q * runLength, Dy + o + q * runLength, runLength, mh, ml);
+                double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
+                sumG += gamma * sdy;
+                sumGXc += gamma * sdyx;
+                dg[ab + q] += rstd * sdyx;
+                db[ab + q] += sdy;
+            }
         }
 
         /// <summary>
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
-        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of a first pass.
+        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass.
         /// </summary>
-        private readonly void Group(int g, double* dg, double* db)
+        private readonly void Apply(int g, int k, double sumG, double sumGXc)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
-            double rstd = Rstd[g], sumG = 0, sumGXc = 0;
-            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
-            bool perElement = runLength == 1;
-            for (int k = 0; Sums && k < Plan.Segments; k++)
-            {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, dg + ab, db + ab);
-                    sumG += sg;
-                    sumGXc += sgx;
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    var (sdy, sdyx) = Simd.GradSums(X + o + q * runLength, Dy + o + q * runLength, runLength, mh, ml);
-                    double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
-                    sumG += gamma * sdy;
-                    sumGXc += gamma * sdyx;
-                    dg[ab + q] += rstd * sdyx;
-                    db[ab + q] += sdy;
-                }
-            }
-            double n = Plan.GroupSize;
+            double rstd = Rstd[g], n = Plan.GroupSize;
             double b = FromInput && Center ? sumG / n : 0, kx = FromInput ? rstd * rstd * sumGXc / n : 0;
+            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
+            long o = Plan.Offset(g, k);
             T* x = FromInput ? X : null;
-            for (int k = 0; k < Plan.Segments; k++)
+            if (runLength == 1)
             {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    long oq = o + q * runLength;
-                    double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
-                    Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
-                }
+                Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                long oq = o + q * runLength;
+                double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
+                Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
             }
         }
     }
