@@ -175,9 +175,14 @@ internal static unsafe class Simd
             int i = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
-            TD lo = default, hi = default, shift = S.Wide(Shift);
-            for (; i <= last; i += S.Count) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-            Sum += S.Sum(lo, hi);
+            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
+                S.AccumulateShifted(ref lo2, ref hi2, S.Load(x + i + S.Count), shift);
+            }
+            if (i <= last) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
+            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
         }
 
         public void Scalar(int i) => Sum += D(X[i]) - Shift;
@@ -194,14 +199,22 @@ internal static unsafe class Simd
             int i = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
-            TD lo = default, hi = default, shift = S.Wide(Shift);
-            for (; i <= last; i += S.Count)
+            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                TV v = S.Add(S.Load(x + i), S.Load(u + i)), w = S.Add(S.Load(x + i + S.Count), S.Load(u + i + S.Count));
+                S.Store(h + i, v);
+                S.Store(h + i + S.Count, w);
+                S.AccumulateShifted(ref lo, ref hi, v, shift);
+                S.AccumulateShifted(ref lo2, ref hi2, w, shift);
+            }
+            if (i <= last)
             {
                 TV v = S.Add(S.Load(x + i), S.Load(u + i));
                 S.Store(h + i, v);
                 S.AccumulateShifted(ref lo, ref hi, v, shift);
             }
-            Sum += S.Sum(lo, hi);
+            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
         }
 
         public void Scalar(int i)
@@ -223,9 +236,15 @@ internal static unsafe class Simd
             index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
             TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, mean = S.Wide(Mean);
-            for (; i <= last; i += S.Count) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
-            Squares += S.Sum(sq0, sq1);
-            Linear += S.Sum(lin0, lin1);
+            TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
+                S.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, S.Load(x + i + S.Count), mean);
+            }
+            if (i <= last) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
+            Squares += S.Sum(sq0, sq1) + S.Sum(sq2, sq3);
+            Linear += S.Sum(lin0, lin1) + S.Sum(lin2, lin3);
         }
 
         public void Scalar(int i)
@@ -282,13 +301,15 @@ internal static unsafe class Simd
             index += Math.Max(0, N - index) / SV.Count * SV.Count;
             TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
-            for (; i <= last; i += SV.Count)
-            {
-                TV t = SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s);
-                if (g != null) t = b != null ? SV.MulAdd(t, SV.Load(g + i), SV.Load(b + i)) : SV.Mul(t, SV.Load(g + i));
-                else if (b != null) t = SV.Add(t, SV.Load(b + i));
-                SV.Store(y + i, t);
-            }
+            if (g != null && b != null)
+                for (; i <= last; i += SV.Count)
+                    SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
+            else if (g != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i)));
+            else if (b != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, SV.Load(b + i)));
+            else
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s));
         }
 
         public void Scalar(int i)
