@@ -3,15 +3,18 @@ using System.Buffers;
 namespace Ruler.Internal;
 
 /// <summary>
-/// Kernels for rows and planes (<see cref="RowPlan"/>): groups are independent, so tasks are ranges of groups and
-/// each group is computed the same way on any thread. A segment is read in pieces of at most <see cref="Piece"/>
-/// elements that stay in cache for the two statistics passes; the group's moments are the pieces' moments merged
-/// in order (Chan). A row of LayerNorm or a GroupNorm group is one piece, so its statistics, and then its output,
-/// are computed while it is in cache.
+/// Kernels for rows and planes (<see cref="RowPlan"/>). A segment is read in pieces of at most <see cref="Piece"/>
+/// elements that stay in cache for the two statistics passes; a group's moments are its pieces' moments merged in
+/// order (Chan). Rows (one segment per group): tasks are ranges of groups, and a row is measured and written while
+/// it is in cache. Planes (BatchNorm NCHW: N segments per group): memory is walked in order, sample by sample;
+/// a task owns a range of samples and keeps partial moments (or gradient sums) per group, merged in task order.
+/// Task counts depend on the shape only, so results are the same bits for any thread count.
 /// </summary>
 internal static unsafe class RowKernels
 {
     private const int Piece = 16384;
+
+    private const int RowsPhase = 0, PlanesMeasure = 1, PlanesApply = 2;
 
     /// <summary>
     /// Moments (when <paramref name="moments"/> is not null), forward (statistics written to mean/rstd, then
@@ -21,19 +24,41 @@ internal static unsafe class RowKernels
     public static void Forward<T>(in RowPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
         double* mean, double* rstd, GroupMoments* moments, bool measure) where T : unmanaged
     {
+        long total = (long)plan.Groups * plan.GroupSize;
         var job = new ForwardJob<T>
         {
             Plan = plan, Center = center, Eps = eps, X = x, U = u, H = h, Gamma = gamma, Beta = beta, Y = y,
             Mean = mean, Rstd = rstd, Moments = moments, Measure = measure,
-            Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
-        GroupMoments[]? rented = plan.Segments > 1 && measure ? ArrayPool<GroupMoments>.Shared.Rent(plan.Groups) : null;
-        fixed (GroupMoments* running = rented)
+        if (plan.Segments == 1)
         {
-            job.Running = running;
+            job.Tasks = Threading.TaskCount(total, plan.Groups);
             Threading.For(ref job, job.Tasks);
+            return;
         }
-        if (rented != null) ArrayPool<GroupMoments>.Shared.Return(rented);
+        if (measure)
+        {
+            int tasks = Threading.TaskCount(total, plan.Segments);
+            var rented = ArrayPool<GroupMoments>.Shared.Rent(tasks * plan.Groups);
+            fixed (GroupMoments* partials = rented)
+            {
+                job.Phase = PlanesMeasure;
+                job.Tasks = tasks;
+                job.Partials = partials;
+                Threading.For(ref job, tasks);
+                for (int g = 0; g < plan.Groups; g++)
+                {
+                    GroupMoments m = default;
+                    for (int t = 0; t < tasks; t++) m = GroupMoments.Combine(m, partials[(long)t * plan.Groups + g]);
+                    job.Finish(g, m);
+                }
+            }
+            ArrayPool<GroupMoments>.Shared.Return(rented);
+            if (moments != null) return;
+        }
+        job.Phase = PlanesApply;
+        job.Tasks = Threading.TaskCount(total, plan.Segments * plan.Groups);
+        Threading.For(ref job, job.Tasks);
     }
 
     /// <summary>
@@ -43,23 +68,42 @@ internal static unsafe class RowKernels
     public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput) where T : unmanaged
     {
+        long total = (long)plan.Groups * plan.GroupSize;
         var job = new BackwardJob<T>
         {
             Plan = plan, Center = center, X = x, Mean = mean, Rstd = rstd, Gamma = gamma, Dy = dy, Dh = dh, Dx = dx,
             AffineSize = affineSize, FromInput = fromInput, Sums = fromInput || dgamma != null || dbeta != null,
-            Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
-        int partials = job.Sums ? 2 * affineSize * job.Tasks : 0, sums = plan.Segments > 1 ? 2 * plan.Groups : 0;
+        bool rows = plan.Segments == 1;
+        int sumTasks = rows ? Threading.TaskCount(total, plan.Groups) : Threading.TaskCount(total, plan.Segments);
+        int partials = job.Sums ? 2 * affineSize * sumTasks : 0, sums = rows ? 0 : 2 * plan.Groups * (sumTasks + 1);
         var rented = ArrayPool<double>.Shared.Rent(Math.Max(1, partials + sums));
         fixed (double* scratch = rented)
         {
             job.Partials = scratch;
             job.GroupSums = scratch + partials;
-            Threading.For(ref job, job.Tasks);
+            job.Tasks = sumTasks;
+            if (rows) Threading.For(ref job, sumTasks);
+            else
+            {
+                double* merged = job.GroupSums + 2L * plan.Groups * sumTasks;
+                new Span<double>(merged, 2 * plan.Groups).Clear();
+                if (job.Sums)
+                {
+                    job.Phase = PlanesMeasure;
+                    Threading.For(ref job, sumTasks);
+                    for (int t = 0; t < sumTasks; t++)
+                        for (int i = 0; i < 2 * plan.Groups; i++) merged[i] += job.GroupSums[2L * plan.Groups * t + i];
+                }
+                job.Phase = PlanesApply;
+                job.GroupSums = merged;
+                job.Tasks = Threading.TaskCount(total, plan.Segments * plan.Groups);
+                Threading.For(ref job, job.Tasks);
+            }
             for (int a = 0; job.Sums && a < affineSize; a++)
             {
                 double dg = 0, db = 0;
-                for (int t = 0; t < job.Tasks; t++)
+                for (int t = 0; t < sumTasks; t++)
                 {
                     dg += scratch[2L * affineSize * t + a];
                     db += scratch[2L * affineSize * t + affineSize + a];
@@ -104,11 +148,10 @@ internal static unsafe class RowKernels
 
     private static T* At<T>(T* p, long offset) where T : unmanaged => p == null ? null : p + offset;
 
-    /// <summary>
-    /// A task owns groups [start, end). Rows (one segment per group) are measured and written group by group while
-    /// in cache; planes are walked segment-major (segment k of every group of the task, then k + 1), which reads
-    /// memory in order, with each group's moments still merged in segment order.
-    /// </summary>
+    /// <summary>The slice [start, end) of <paramref name="count"/> items that task <paramref name="task"/> of <paramref name="tasks"/> owns.</summary>
+    private static (int Start, int End) Slice(int count, int task, int tasks) =>
+        ((int)((long)count * task / tasks), (int)((long)count * (task + 1) / tasks));
+
     private struct ForwardJob<T> : IParallelTask where T : unmanaged
     {
         public RowPlan Plan;
@@ -116,42 +159,43 @@ internal static unsafe class RowKernels
         public double Eps;
         public T* X, U, H, Gamma, Beta, Y;
         public double* Mean, Rstd;
-        public GroupMoments* Moments, Running;
-        public int Tasks;
+        public GroupMoments* Moments, Partials;
+        public int Tasks, Phase;
 
         public void Run(int task)
         {
-            int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
             T* src = U == null ? X : H;
-            if (Plan.Segments == 1)
+            if (Phase == PlanesMeasure)
             {
-                for (int g = start; g < end; g++)
-                {
-                    if (Measure)
-                    {
-                        GroupMoments m = default;
-                        RowKernels.Measure(Plan, X, U, H, g, 0, ref m);
-                        Finish(g, m);
-                        if (Moments != null) continue;
-                    }
-                    Apply(src, g, 0);
-                }
+                var (k0, k1) = Slice(Plan.Segments, task, Tasks);
+                GroupMoments* part = Partials + (long)task * Plan.Groups;
+                new Span<GroupMoments>(part, Plan.Groups).Clear();
+                for (int k = k0; k < k1; k++)
+                    for (int g = 0; g < Plan.Groups; g++) RowKernels.Measure(Plan, X, U, H, g, k, ref part[g]);
                 return;
             }
-            if (Measure)
+            if (Phase == PlanesApply)
             {
-                new Span<GroupMoments>(Running + start, end - start).Clear();
-                for (int k = 0; k < Plan.Segments; k++)
-                    for (int g = start; g < end; g++) RowKernels.Measure(Plan, X, U, H, g, k, ref Running[g]);
-                for (int g = start; g < end; g++) Finish(g, Running[g]);
-                if (Moments != null) return;
+                var (p0, p1) = Slice(Plan.Segments * Plan.Groups, task, Tasks);
+                for (int p = p0; p < p1; p++) Apply(src, p % Plan.Groups, p / Plan.Groups);
+                return;
             }
-            for (int k = 0; k < Plan.Segments; k++)
-                for (int g = start; g < end; g++) Apply(src, g, k);
+            var (start, end) = Slice(Plan.Groups, task, Tasks);
+            for (int g = start; g < end; g++)
+            {
+                if (Measure)
+                {
+                    GroupMoments m = default;
+                    RowKernels.Measure(Plan, X, U, H, g, 0, ref m);
+                    Finish(g, m);
+                    if (Moments != null) continue;
+                }
+                Apply(src, g, 0);
+            }
         }
 
         /// <summary>Stores the moments (a Moments call) or the statistics of group g.</summary>
-        private readonly void Finish(int g, GroupMoments m)
+        public readonly void Finish(int g, GroupMoments m)
         {
             if (Moments != null) Moments[g] = m;
             else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
@@ -177,36 +221,44 @@ internal static unsafe class RowKernels
         }
     }
 
-    /// <summary>Same task layout as <see cref="ForwardJob{T}"/>: rows group by group, planes segment-major.</summary>
     private struct BackwardJob<T> : IParallelTask where T : unmanaged
     {
         public RowPlan Plan;
         public bool Center, FromInput, Sums;
         public T* X, Gamma, Dy, Dh, Dx;
         public double* Mean, Rstd, Partials, GroupSums;
-        public int AffineSize, Tasks;
+        public int AffineSize, Tasks, Phase;
 
         public void Run(int task)
         {
-            int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
-            double* dg = Partials + 2L * AffineSize * task, db = dg + AffineSize;
-            if (Sums) new Span<double>(dg, 2 * AffineSize).Clear();
-            if (Plan.Segments == 1)
+            if (Phase == PlanesApply)
             {
-                for (int g = start; g < end; g++)
+                var (p0, p1) = Slice(Plan.Segments * Plan.Groups, task, Tasks);
+                for (int p = p0; p < p1; p++)
                 {
-                    double sumG = 0, sumGXc = 0;
-                    if (Sums) Accumulate(g, 0, dg, db, ref sumG, ref sumGXc);
-                    Apply(g, 0, sumG, sumGXc);
+                    int g = p % Plan.Groups;
+                    Apply(g, p / Plan.Groups, GroupSums[2 * g], GroupSums[2 * g + 1]);
                 }
                 return;
             }
-            double* sums = GroupSums;
-            new Span<double>(sums + 2 * start, 2 * (end - start)).Clear();
-            for (int k = 0; Sums && k < Plan.Segments; k++)
-                for (int g = start; g < end; g++) Accumulate(g, k, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
-            for (int k = 0; k < Plan.Segments; k++)
-                for (int g = start; g < end; g++) Apply(g, k, sums[2 * g], sums[2 * g + 1]);
+            double* dg = Partials + 2L * AffineSize * task, db = dg + AffineSize;
+            if (Sums) new Span<double>(dg, 2 * AffineSize).Clear();
+            if (Phase == PlanesMeasure)
+            {
+                var (k0, k1) = Slice(Plan.Segments, task, Tasks);
+                double* sums = GroupSums + 2L * Plan.Groups * task;
+                new Span<double>(sums, 2 * Plan.Groups).Clear();
+                for (int k = k0; k < k1; k++)
+                    for (int g = 0; g < Plan.Groups; g++) Accumulate(g, k, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+                return;
+            }
+            var (start, end) = Slice(Plan.Groups, task, Tasks);
+            for (int g = start; g < end; g++)
+            {
+                double sumG = 0, sumGXc = 0;
+                if (Sums) Accumulate(g, 0, dg, db, ref sumG, ref sumGXc);
+                Apply(g, 0, sumG, sumGXc);
+            }
         }
 
         /// <summary>Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms.</summary>
