@@ -9,7 +9,7 @@ public sealed class RulerLayout
     {
         Ruler = ruler;
         Count = Check.Shape(shape);
-        Shape = shape.ToArray();
+        _dims = shape.ToArray();
         int rank = shape.Length;
         Reduced = new bool[rank];
         Affine = new bool[rank];
@@ -29,8 +29,13 @@ public sealed class RulerLayout
     /// <summary>The ruler this layout resolves.</summary>
     public RulerSpec Ruler { get; }
 
-    /// <summary>The shape it was resolved against.</summary>
-    public int[] Shape { get; }
+    private readonly int[] _dims;
+
+    /// <summary>The shape it was resolved against (a copy).</summary>
+    public int[] Shape => (int[])_dims.Clone();
+
+    /// <summary>The shape it was resolved against, without copying.</summary>
+    internal ReadOnlySpan<int> Dims => _dims;
 
     /// <summary>Total element count.</summary>
     public long Count { get; }
@@ -53,7 +58,7 @@ public sealed class RulerLayout
     /// <summary>Group index and affine index of every element (row-major), for the reference kernels.</summary>
     internal (int[] Group, int[] AffineIndex) IndexMaps()
     {
-        int rank = Shape.Length;
+        int rank = _dims.Length;
         var group = new int[Count];
         var affine = new int[Count];
         var idx = new int[rank];
@@ -62,14 +67,14 @@ public sealed class RulerLayout
             int g = 0, p = 0;
             for (int a = 0; a < rank; a++)
             {
-                if (!Reduced[a]) g = g * Shape[a] + idx[a];
-                if (Affine[a]) p = p * Shape[a] + idx[a];
+                if (!Reduced[a]) g = g * _dims[a] + idx[a];
+                if (Affine[a]) p = p * _dims[a] + idx[a];
             }
             group[i] = g;
             affine[i] = p;
             for (int a = rank - 1; a >= 0; a--)
             {
-                if (++idx[a] < Shape[a]) break;
+                if (++idx[a] < _dims[a]) break;
                 idx[a] = 0;
             }
         }

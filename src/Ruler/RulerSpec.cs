@@ -18,6 +18,7 @@ public sealed class RulerSpec
 {
     private readonly int[] _reducedAxes;
     private readonly int[] _affineAxes;
+    private RulerLayout? _lastLayout;
 
     /// <summary>Creates a ruler.</summary>
     /// <param name="reducedAxes">The axes whose elements share one mean and one scale (at least one).</param>
@@ -53,9 +54,19 @@ public sealed class RulerSpec
     /// <summary>The same ruler with another eps.</summary>
     public RulerSpec WithEps(double eps) => new(_reducedAxes, Center, eps, _affineAxes);
 
-    /// <summary>Resolves the ruler against a shape: group count, group size and affine size.</summary>
+    /// <summary>
+    /// Resolves the ruler against a shape: group count, group size and affine size. The last layout is kept and
+    /// returned again for the same shape, so that a training loop resolves without allocating.
+    /// </summary>
     /// <exception cref="ArgumentException">An axis is out of range for the shape, or the shape is invalid.</exception>
-    public RulerLayout Resolve(ReadOnlySpan<int> shape) => new(this, shape);
+    public RulerLayout Resolve(ReadOnlySpan<int> shape)
+    {
+        var last = Volatile.Read(ref _lastLayout);
+        if (last is not null && shape.SequenceEqual(last.Dims)) return last;
+        var layout = new RulerLayout(this, shape);
+        Volatile.Write(ref _lastLayout, layout);
+        return layout;
+    }
 
     /// <summary>BatchNorm: statistics per channel, over the batch and every spatial position; affine per channel.</summary>
     /// <param name="rank">Tensor rank, at least 2: (N, C), (N, C, L), (N, C, H, W), …</param>

@@ -52,8 +52,8 @@ internal static class Check
 
     public static void ElementType<T>()
     {
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(Half))
-            throw new NotSupportedException($"element type: expected float, double or Half, got {typeof(T).Name}.");
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(Half) && typeof(T) != typeof(BFloat16))
+            throw new NotSupportedException($"element type: expected float, double, Half or BFloat16, got {typeof(T).Name}.");
     }
 
     public static string ShapeText(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";

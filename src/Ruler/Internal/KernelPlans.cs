@@ -51,7 +51,7 @@ internal static class KernelPlans
 
     public static PlanKind Classify(RulerLayout layout, out RowPlan rows, out ColumnPlan columns)
     {
-        int rank = layout.Shape.Length;
+        int rank = layout.Dims.Length;
         Span<int> size = stackalloc int[rank];
         Span<int> kind = stackalloc int[rank];
         int m = Merge(layout, size, kind);
@@ -64,15 +64,15 @@ internal static class KernelPlans
     private static int Merge(RulerLayout layout, Span<int> size, Span<int> kind)
     {
         int m = 0;
-        for (int a = 0; a < layout.Shape.Length; a++)
+        for (int a = 0; a < layout.Dims.Length; a++)
         {
-            if (layout.Shape[a] == 1) continue;
+            if (layout.Dims[a] == 1) continue;
             int k = (layout.Reduced[a] ? Reduced : Kept) | (layout.Affine[a] ? KeptAffine : 0);
-            if (m > 0 && kind[m - 1] == k) size[m - 1] *= layout.Shape[a];
+            if (m > 0 && kind[m - 1] == k) size[m - 1] *= layout.Dims[a];
             else
             {
                 kind[m] = k;
-                size[m++] = layout.Shape[a];
+                size[m++] = layout.Dims[a];
             }
         }
         return m;

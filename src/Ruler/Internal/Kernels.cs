@@ -4,13 +4,18 @@ namespace Ruler.Internal;
 
 /// <summary>
 /// Dispatch from validated calls to kernels: float and double tensors whose layout is rows/planes
-/// (<see cref="RowKernels"/>) or columns (<see cref="ColumnKernels"/>) take the fast paths; every other call runs
-/// the float64 reference.
+/// (<see cref="RowKernels"/>) or columns (<see cref="ColumnKernels"/>) take the fast paths; Half and BFloat16 are
+/// widened to float and take the float paths (<see cref="NarrowKernels"/>); every other call runs the float64 reference.
 /// </summary>
 internal static unsafe class Kernels
 {
     public static void Moments<T>(RulerLayout layout, ReadOnlySpan<T> x, Span<GroupMoments> moments) where T : unmanaged
     {
+        if (NarrowKernels.Handles<T>())
+        {
+            NarrowKernels.Moments(layout, x, moments);
+            return;
+        }
         var kind = Plan<T>(layout, out var rows, out var columns);
         if (kind == PlanKind.Reference)
         {
@@ -26,12 +31,20 @@ internal static unsafe class Kernels
     }
 
     public static void Forward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged =>
-        FastForward(layout, x, default, gamma, beta, default, y, mean, rstd, measure: true);
+        Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+    {
+        if (NarrowKernels.Handles<T>()) NarrowKernels.Forward(layout, x, gamma, beta, y, mean, rstd);
+        else FastForward(layout, x, default, gamma, beta, default, y, mean, rstd, measure: true);
+    }
 
     public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
     {
+        if (NarrowKernels.Handles<T>())
+        {
+            NarrowKernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
+            return;
+        }
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
             ReferenceKernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
@@ -45,6 +58,11 @@ internal static unsafe class Kernels
     public static void Backward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput) where T : unmanaged
     {
+        if (NarrowKernels.Handles<T>())
+        {
+            NarrowKernels.Backward(layout, x, mean, rstd, gamma, dy, default, dx, dgamma, dbeta, statisticsFromInput);
+            return;
+        }
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
             ReferenceKernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, statisticsFromInput);
@@ -56,6 +74,11 @@ internal static unsafe class Kernels
     public static void AddForward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
+        if (NarrowKernels.Handles<T>())
+        {
+            NarrowKernels.AddForward(layout, x, u, gamma, beta, h, y, mean, rstd);
+            return;
+        }
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
             for (int i = 0; i < x.Length; i++) h[i] = Num.FromDouble<T>(Num.ToDouble(x[i]) + Num.ToDouble(u[i]));
@@ -71,6 +94,11 @@ internal static unsafe class Kernels
     public static void AddBackward<T>(RulerLayout layout, ReadOnlySpan<T> h, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgamma, Span<T> dbeta) where T : unmanaged
     {
+        if (NarrowKernels.Handles<T>())
+        {
+            NarrowKernels.Backward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgamma, dbeta, fromInput: true);
+            return;
+        }
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
             ReferenceKernels.Backward(layout, h, mean, rstd, gamma, dy, dsum, dgamma, dbeta, statisticsFromInput: true);

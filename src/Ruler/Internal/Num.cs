@@ -11,6 +11,7 @@ internal static class Num
         if (typeof(T) == typeof(float)) return Unsafe.As<T, float>(ref v);
         if (typeof(T) == typeof(double)) return Unsafe.As<T, double>(ref v);
         if (typeof(T) == typeof(Half)) return (double)Unsafe.As<T, Half>(ref v);
+        if (typeof(T) == typeof(BFloat16)) return (double)Unsafe.As<T, BFloat16>(ref v);
         throw new NotSupportedException(typeof(T).Name);
     }
 
@@ -20,6 +21,7 @@ internal static class Num
         if (typeof(T) == typeof(float)) { float f = (float)v; return Unsafe.As<float, T>(ref f); }
         if (typeof(T) == typeof(double)) return Unsafe.As<double, T>(ref v);
         if (typeof(T) == typeof(Half)) { Half h = (Half)v; return Unsafe.As<Half, T>(ref h); }
+        if (typeof(T) == typeof(BFloat16)) { BFloat16 b = (BFloat16)v; return Unsafe.As<BFloat16, T>(ref b); }
         throw new NotSupportedException(typeof(T).Name);
     }
 }

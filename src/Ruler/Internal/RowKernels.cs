@@ -3,15 +3,18 @@ using System.Buffers;
 namespace Ruler.Internal;
 
 /// <summary>
-/// Kernels for rows and planes (<see cref="RowPlan"/>): groups are independent, so tasks are ranges of groups and
-/// each group is computed the same way on any thread. A segment is read in pieces of at most <see cref="Piece"/>
-/// elements that stay in cache for the two statistics passes; the group's moments are the pieces' moments merged
-/// in order (Chan). A row of LayerNorm or a GroupNorm group is one piece, so its statistics, and then its output,
-/// are computed while it is in cache.
+/// Kernels for rows and planes (<see cref="RowPlan"/>). A segment is read in pieces of at most <see cref="Piece"/>
+/// elements that stay in cache for the two statistics passes; a group's moments are its pieces' moments merged in
+/// order (Chan). Rows (one segment per group): tasks are ranges of groups, and a row is measured and written while
+/// it is in cache. Planes (BatchNorm NCHW: N segments per group): memory is walked in order, sample by sample;
+/// a task owns a range of samples and keeps partial moments (or gradient sums) per group, merged in task order.
+/// Task counts depend on the shape only, so results are the same bits for any thread count.
 /// </summary>
 internal static unsafe class RowKernels
 {
     private const int Piece = 16384;
+
+    private const int RowsPhase = 0, PlanesMeasure = 1, PlanesApply = 2;
 
     /// <summary>
     /// Moments (when <paramref name="moments"/> is not null), forward (statistics written to mean/rstd, then
@@ -21,12 +24,40 @@ internal static unsafe class RowKernels
     public static void Forward<T>(in RowPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
         double* mean, double* rstd, GroupMoments* moments, bool measure) where T : unmanaged
     {
+        long total = (long)plan.Groups * plan.GroupSize;
         var job = new ForwardJob<T>
         {
             Plan = plan, Center = center, Eps = eps, X = x, U = u, H = h, Gamma = gamma, Beta = beta, Y = y,
             Mean = mean, Rstd = rstd, Moments = moments, Measure = measure,
-            Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
+        if (plan.Segments == 1)
+        {
+            job.Tasks = Threading.TaskCount(total, plan.Groups);
+            Threading.For(ref job, job.Tasks);
+            return;
+        }
+        if (measure)
+        {
+            int tasks = Threading.TaskCount(total, plan.Segments);
+            var rented = ArrayPool<GroupMoments>.Shared.Rent(tasks * plan.Groups);
+            fixed (GroupMoments* partials = rented)
+            {
+                job.Phase = PlanesMeasure;
+                job.Tasks = tasks;
+                job.Partials = partials;
+                Threading.For(ref job, tasks);
+                for (int g = 0; g < plan.Groups; g++)
+                {
+                    GroupMoments m = default;
+                    for (int t = 0; t < tasks; t++) m = GroupMoments.Combine(m, partials[(long)t * plan.Groups + g]);
+                    job.Finish(g, m);
+                }
+            }
+            ArrayPool<GroupMoments>.Shared.Return(rented);
+            if (moments != null) return;
+        }
+        job.Phase = PlanesApply;
+        job.Tasks = Threading.TaskCount(total, plan.Segments * plan.Groups);
         Threading.For(ref job, job.Tasks);
     }
 
@@ -37,73 +68,89 @@ internal static unsafe class RowKernels
     public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput) where T : unmanaged
     {
+        long total = (long)plan.Groups * plan.GroupSize;
         var job = new BackwardJob<T>
         {
             Plan = plan, Center = center, X = x, Mean = mean, Rstd = rstd, Gamma = gamma, Dy = dy, Dh = dh, Dx = dx,
             AffineSize = affineSize, FromInput = fromInput, Sums = fromInput || dgamma != null || dbeta != null,
-            Tasks = Threading.TaskCount((long)plan.Groups * plan.GroupSize, plan.Groups),
         };
-        double[]? rented = null;
-        if (job.Sums) rented = ArrayPool<double>.Shared.Rent(2 * affineSize * job.Tasks);
-        fixed (double* partials = rented)
+        bool rows = plan.Segments == 1;
+        int sumTasks = rows ? Threading.TaskCount(total, plan.Groups) : Threading.TaskCount(total, plan.Segments);
+        int partials = job.Sums ? 2 * affineSize * sumTasks : 0, sums = rows ? 0 : 2 * plan.Groups * (sumTasks + 1);
+        var rented = ArrayPool<double>.Shared.Rent(Math.Max(1, partials + sums));
+        fixed (double* scratch = rented)
         {
-            job.Partials = partials;
-            Threading.For(ref job, job.Tasks);
-            if (dgamma != null || dbeta != null)
+            job.Partials = scratch;
+            job.GroupSums = scratch + partials;
+            job.Tasks = sumTasks;
+            if (rows) Threading.For(ref job, sumTasks);
+            else
             {
-                for (int a = 0; a < affineSize; a++)
+                double* merged = job.GroupSums + 2L * plan.Groups * sumTasks;
+                new Span<double>(merged, 2 * plan.Groups).Clear();
+                if (job.Sums)
                 {
-                    double dg = 0, db = 0;
-                    for (int t = 0; t < job.Tasks; t++)
-                    {
-                        dg += partials[2L * affineSize * t + a];
-                        db += partials[2L * affineSize * t + affineSize + a];
-                    }
-                    if (dgamma != null) dgamma[a] = Num.FromDouble<T>(dg);
-                    if (dbeta != null) dbeta[a] = Num.FromDouble<T>(db);
+                    job.Phase = PlanesMeasure;
+                    Threading.For(ref job, sumTasks);
+                    for (int t = 0; t < sumTasks; t++)
+                        for (int i = 0; i < 2 * plan.Groups; i++) merged[i] += job.GroupSums[2L * plan.Groups * t + i];
                 }
+                job.Phase = PlanesApply;
+                job.GroupSums = merged;
+                job.Tasks = Threading.TaskCount(total, plan.Segments * plan.Groups);
+                Threading.For(ref job, job.Tasks);
+            }
+            for (int a = 0; job.Sums && a < affineSize; a++)
+            {
+                double dg = 0, db = 0;
+                for (int t = 0; t < sumTasks; t++)
+                {
+                    dg += scratch[2L * affineSize * t + a];
+                    db += scratch[2L * affineSize * t + affineSize + a];
+                }
+                if (dgamma != null) dgamma[a] = Num.FromDouble<T>(dg);
+                if (dbeta != null) dbeta[a] = Num.FromDouble<T>(db);
             }
         }
-        if (rented != null) ArrayPool<double>.Shared.Return(rented);
+        ArrayPool<double>.Shared.Return(rented);
     }
 
     /// <summary>
-    /// The moments of group g, two passes per piece: the mean relative to the piece's first element (a constant
-    /// piece gets its value exactly), then M2 = Σd² − (Σd)²/n with d = x − mean (the correction term removes the
-    /// rounding of the mean). Float lanes are widened: every sum is float64.
+    /// Merges the moments of segment k of group g into <paramref name="m"/>, two passes per piece: the mean relative
+    /// to the piece's first element (a constant piece gets its value exactly), then M2 = Σd² − (Σd)²/n with
+    /// d = x − mean (the correction term removes the rounding of the mean). Float lanes are widened: every sum is float64.
     /// </summary>
-    private static GroupMoments Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g) where T : unmanaged
+    private static void Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g, int k, ref GroupMoments m) where T : unmanaged
     {
-        GroupMoments m = default;
-        for (int k = 0; k < plan.Segments; k++)
+        long o = plan.Offset(g, k);
+        for (int off = 0; off < plan.SegmentLength; off += Piece)
         {
-            long o = plan.Offset(g, k);
-            for (int off = 0; off < plan.SegmentLength; off += Piece)
+            int n = Math.Min(Piece, plan.SegmentLength - off);
+            T* src;
+            double shift, sum;
+            if (u == null)
             {
-                int n = Math.Min(Piece, plan.SegmentLength - off);
-                T* src;
-                double shift, sum;
-                if (u == null)
-                {
-                    src = x + o + off;
-                    shift = Num.ToDouble(src[0]);
-                    sum = Simd.SumShifted(src, n, shift);
-                }
-                else
-                {
-                    src = h + o + off;
-                    shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
-                    sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
-                }
-                double pieceMean = shift + sum / n;
-                var (sq, lin) = Simd.Deviations(src, n, pieceMean);
-                m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
+                src = x + o + off;
+                shift = Num.ToDouble(src[0]);
+                sum = Simd.SumShifted(src, n, shift);
             }
+            else
+            {
+                src = h + o + off;
+                shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
+                sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
+            }
+            double pieceMean = shift + sum / n;
+            var (sq, lin) = Simd.Deviations(src, n, pieceMean);
+            m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
         }
-        return m;
     }
 
     private static T* At<T>(T* p, long offset) where T : unmanaged => p == null ? null : p + offset;
+
+    /// <summary>The slice [start, end) of <paramref name="count"/> items that task <paramref name="task"/> of <paramref name="tasks"/> owns.</summary>
+    private static (int Start, int End) Slice(int count, int task, int tasks) =>
+        ((int)((long)count * task / tasks), (int)((long)count * (task + 1) / tasks));
 
     private struct ForwardJob<T> : IParallelTask where T : unmanaged
     {
@@ -112,49 +159,64 @@ internal static unsafe class RowKernels
         public double Eps;
         public T* X, U, H, Gamma, Beta, Y;
         public double* Mean, Rstd;
-        public GroupMoments* Moments;
-        public int Tasks;
+        public GroupMoments* Moments, Partials;
+        public int Tasks, Phase;
 
         public void Run(int task)
         {
-            int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
             T* src = U == null ? X : H;
+            if (Phase == PlanesMeasure)
+            {
+                var (k0, k1) = Slice(Plan.Segments, task, Tasks);
+                GroupMoments* part = Partials + (long)task * Plan.Groups;
+                new Span<GroupMoments>(part, Plan.Groups).Clear();
+                for (int k = k0; k < k1; k++)
+                    for (int g = 0; g < Plan.Groups; g++) RowKernels.Measure(Plan, X, U, H, g, k, ref part[g]);
+                return;
+            }
+            if (Phase == PlanesApply)
+            {
+                var (p0, p1) = Slice(Plan.Segments * Plan.Groups, task, Tasks);
+                for (int p = p0; p < p1; p++) Apply(src, p % Plan.Groups, p / Plan.Groups);
+                return;
+            }
+            var (start, end) = Slice(Plan.Groups, task, Tasks);
             for (int g = start; g < end; g++)
             {
                 if (Measure)
                 {
-                    var m = RowKernels.Measure(Plan, X, U, H, g);
-                    if (Moments != null)
-                    {
-                        Moments[g] = m;
-                        continue;
-                    }
-                    (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
+                    GroupMoments m = default;
+                    RowKernels.Measure(Plan, X, U, H, g, 0, ref m);
+                    Finish(g, m);
+                    if (Moments != null) continue;
                 }
-                Apply(src, g);
+                Apply(src, g, 0);
             }
         }
 
-        private readonly void Apply(T* src, int g)
+        /// <summary>Stores the moments (a Moments call) or the statistics of group g.</summary>
+        public readonly void Finish(int g, GroupMoments m)
+        {
+            if (Moments != null) Moments[g] = m;
+            else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
+        }
+
+        private readonly void Apply(T* src, int g, int k)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
             double rstd = Rstd[g];
             int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
-            bool perElement = runLength == 1 || (Gamma == null && Beta == null);
-            for (int k = 0; k < Plan.Segments; k++)
+            long o = Plan.Offset(g, k);
+            if (runLength == 1 || (Gamma == null && Beta == null))
             {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    Simd.ApplyAffine(src + o, Y + o, Plan.SegmentLength, mh, ml, rstd, At(Gamma, ab), At(Beta, ab));
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    double a = Gamma == null ? rstd : rstd * Num.ToDouble(Gamma[ab + q]);
-                    double b = Beta == null ? 0 : Num.ToDouble(Beta[ab + q]);
-                    Simd.Apply(src + o + q * runLength, Y + o + q * runLength, runLength, mh, ml, a, b);
-                }
+                Simd.ApplyAffine(src + o, Y + o, Plan.SegmentLength, mh, ml, rstd, At(Gamma, ab), At(Beta, ab));
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                double a = Gamma == null ? rstd : rstd * Num.ToDouble(Gamma[ab + q]);
+                double b = Beta == null ? 0 : Num.ToDouble(Beta[ab + q]);
+                Simd.Apply(src + o + q * runLength, Y + o + q * runLength, runLength, mh, ml, a, b);
             }
         }
     }
@@ -164,64 +226,88 @@ internal static unsafe class RowKernels
         public RowPlan Plan;
         public bool Center, FromInput, Sums;
         public T* X, Gamma, Dy, Dh, Dx;
-        public double* Mean, Rstd, Partials;
-        public int AffineSize, Tasks;
+        public double* Mean, Rstd, Partials, GroupSums;
+        public int AffineSize, Tasks, Phase;
 
         public void Run(int task)
         {
-            int start = (int)((long)Plan.Groups * task / Tasks), end = (int)((long)Plan.Groups * (task + 1) / Tasks);
+            if (Phase == PlanesApply)
+            {
+                var (p0, p1) = Slice(Plan.Segments * Plan.Groups, task, Tasks);
+                for (int p = p0; p < p1; p++)
+                {
+                    int g = p % Plan.Groups;
+                    Apply(g, p / Plan.Groups, GroupSums[2 * g], GroupSums[2 * g + 1]);
+                }
+                return;
+            }
             double* dg = Partials + 2L * AffineSize * task, db = dg + AffineSize;
             if (Sums) new Span<double>(dg, 2 * AffineSize).Clear();
-            for (int g = start; g < end; g++) Group(g, dg, db);
+            if (Phase == PlanesMeasure)
+            {
+                var (k0, k1) = Slice(Plan.Segments, task, Tasks);
+                double* sums = GroupSums + 2L * Plan.Groups * task;
+                new Span<double>(sums, 2 * Plan.Groups).Clear();
+                for (int k = k0; k < k1; k++)
+                    for (int g = 0; g < Plan.Groups; g++) Accumulate(g, k, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+                return;
+            }
+            var (start, end) = Slice(Plan.Groups, task, Tasks);
+            for (int g = start; g < end; g++)
+            {
+                double sumG = 0, sumGXc = 0;
+                if (Sums) Accumulate(g, 0, dg, db, ref sumG, ref sumGXc);
+                Apply(g, 0, sumG, sumGXc);
+            }
+        }
+
+        /// <summary>Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms.</summary>
+        private readonly void Accumulate(int g, int k, double* dg, double* db, ref double sumG, ref double sumGXc)
+        {
+            var (mh, ml) = Kernels.Split<T>(Mean[g]);
+            double rstd = Rstd[g];
+            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
+            long o = Plan.Offset(g, k);
+            if (runLength == 1)
+            {
+                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, dg + ab, db + ab);
+                sumG += sg;
+                sumGXc += sgx;
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                var (sdy, sdyx) = Simd.GradSums(X + o + q * runLength, Dy + o + q * runLength, runLength, mh, ml);
+                double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
+                sumG += gamma * sdy;
+                sumGXc += gamma * sdyx;
+                dg[ab + q] += rstd * sdyx;
+                db[ab + q] += sdy;
+            }
         }
 
         /// <summary>
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
-        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of a first pass.
+        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass.
         /// </summary>
-        private readonly void Group(int g, double* dg, double* db)
+        private readonly void Apply(int g, int k, double sumG, double sumGXc)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
-            double rstd = Rstd[g], sumG = 0, sumGXc = 0;
-            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
-            bool perElement = runLength == 1;
-            for (int k = 0; Sums && k < Plan.Segments; k++)
-            {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, dg + ab, db + ab);
-                    sumG += sg;
-                    sumGXc += sgx;
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    var (sdy, sdyx) = Simd.GradSums(X + o + q * runLength, Dy + o + q * runLength, runLength, mh, ml);
-                    double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
-                    sumG += gamma * sdy;
-                    sumGXc += gamma * sdyx;
-                    dg[ab + q] += rstd * sdyx;
-                    db[ab + q] += sdy;
-                }
-            }
-            double n = Plan.GroupSize;
+            double rstd = Rstd[g], n = Plan.GroupSize;
             double b = FromInput && Center ? sumG / n : 0, kx = FromInput ? rstd * rstd * sumGXc / n : 0;
+            int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
+            long o = Plan.Offset(g, k);
             T* x = FromInput ? X : null;
-            for (int k = 0; k < Plan.Segments; k++)
+            if (runLength == 1)
             {
-                long o = Plan.Offset(g, k);
-                if (perElement)
-                {
-                    Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
-                    continue;
-                }
-                for (int q = 0; q < Plan.Runs; q++)
-                {
-                    long oq = o + q * runLength;
-                    double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
-                    Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
-                }
+                Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
+                return;
+            }
+            for (int q = 0; q < Plan.Runs; q++)
+            {
+                long oq = o + q * runLength;
+                double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
+                Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
             }
         }
     }

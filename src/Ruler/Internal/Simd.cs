@@ -6,11 +6,11 @@ namespace Ruler.Internal;
 /// <summary>
 /// A loop over n elements written once against <see cref="ISimd{TV, T, TD}"/>: <see cref="Simd.Run{T, TLoop}"/> runs
 /// it with Vector512, then Vector256, then Vector128 (each while a whole vector fits and the width is accelerated),
-/// then element by element. Pointers are stored untyped and read as the method's element type TE (= T).
+/// then element by element. <c>Vector</c> processes whole vectors from index and advances index past them. Pointers are stored untyped and read as the method's element type TE (= T).
 /// </summary>
 internal interface ISimdLoop
 {
-    void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>;
+    void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>;
 
     void Scalar(int i);
 }
@@ -29,15 +29,15 @@ internal static unsafe class Simd
         int i = 0;
         if (typeof(T) == typeof(float))
         {
-            if (Vector512.IsHardwareAccelerated) loop.Vector<Vector512<float>, float, Vector512<double>, F512>(ref i);
-            if (Vector256.IsHardwareAccelerated) loop.Vector<Vector256<float>, float, Vector256<double>, F256>(ref i);
-            if (Vector128.IsHardwareAccelerated) loop.Vector<Vector128<float>, float, Vector128<double>, F128>(ref i);
+            if (Vector512.IsHardwareAccelerated && n - i >= Vector512<float>.Count) loop.Vector<Vector512<float>, float, Vector512<double>, F512>(ref i);
+            if (Vector256.IsHardwareAccelerated && n - i >= Vector256<float>.Count) loop.Vector<Vector256<float>, float, Vector256<double>, F256>(ref i);
+            if (Vector128.IsHardwareAccelerated && n - i >= Vector128<float>.Count) loop.Vector<Vector128<float>, float, Vector128<double>, F128>(ref i);
         }
         else if (typeof(T) == typeof(double))
         {
-            if (Vector512.IsHardwareAccelerated) loop.Vector<Vector512<double>, double, Vector512<double>, D512>(ref i);
-            if (Vector256.IsHardwareAccelerated) loop.Vector<Vector256<double>, double, Vector256<double>, D256>(ref i);
-            if (Vector128.IsHardwareAccelerated) loop.Vector<Vector128<double>, double, Vector128<double>, D128>(ref i);
+            if (Vector512.IsHardwareAccelerated && n - i >= Vector512<double>.Count) loop.Vector<Vector512<double>, double, Vector512<double>, D512>(ref i);
+            if (Vector256.IsHardwareAccelerated && n - i >= Vector256<double>.Count) loop.Vector<Vector256<double>, double, Vector256<double>, D256>(ref i);
+            if (Vector128.IsHardwareAccelerated && n - i >= Vector128<double>.Count) loop.Vector<Vector128<double>, double, Vector128<double>, D128>(ref i);
         }
         for (; i < n; i++) loop.Scalar(i);
     }
@@ -170,12 +170,19 @@ internal static unsafe class Simd
         public int N;
         public double Shift, Sum;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
-            TD lo = default, hi = default, shift = S.Wide(Shift);
-            for (; i <= N - S.Count; i += S.Count) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-            Sum += S.Sum(lo, hi);
+            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
+                S.AccumulateShifted(ref lo2, ref hi2, S.Load(x + i + S.Count), shift);
+            }
+            if (i <= last) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
+            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
         }
 
         public void Scalar(int i) => Sum += D(X[i]) - Shift;
@@ -187,17 +194,27 @@ internal static unsafe class Simd
         public int N;
         public double Shift, Sum;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
-            TD lo = default, hi = default, shift = S.Wide(Shift);
-            for (; i <= N - S.Count; i += S.Count)
+            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                TV v = S.Add(S.Load(x + i), S.Load(u + i)), w = S.Add(S.Load(x + i + S.Count), S.Load(u + i + S.Count));
+                S.Store(h + i, v);
+                S.Store(h + i + S.Count, w);
+                S.AccumulateShifted(ref lo, ref hi, v, shift);
+                S.AccumulateShifted(ref lo2, ref hi2, w, shift);
+            }
+            if (i <= last)
             {
                 TV v = S.Add(S.Load(x + i), S.Load(u + i));
                 S.Store(h + i, v);
                 S.AccumulateShifted(ref lo, ref hi, v, shift);
             }
-            Sum += S.Sum(lo, hi);
+            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
         }
 
         public void Scalar(int i)
@@ -213,13 +230,21 @@ internal static unsafe class Simd
         public int N;
         public double Mean, Squares, Linear;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
             TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, mean = S.Wide(Mean);
-            for (; i <= N - S.Count; i += S.Count) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
-            Squares += S.Sum(sq0, sq1);
-            Linear += S.Sum(lin0, lin1);
+            TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
+                S.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, S.Load(x + i + S.Count), mean);
+            }
+            if (i <= last) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(x + i), mean);
+            Squares += S.Sum(sq0, sq1) + S.Sum(sq2, sq3);
+            Linear += S.Sum(lin0, lin1) + S.Sum(lin2, lin3);
         }
 
         public void Scalar(int i)
@@ -235,10 +260,12 @@ internal static unsafe class Simd
         public T* X, U, H;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
-            for (; i <= N - S.Count; i += S.Count) S.Store(h + i, S.Add(S.Load(x + i), S.Load(u + i)));
+            for (; i <= last; i += S.Count) S.Store(h + i, S.Add(S.Load(x + i), S.Load(u + i)));
         }
 
         public void Scalar(int i) => H[i] = F<T>(D(X[i]) + D(U[i]));
@@ -250,11 +277,13 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, A, B;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, y = (TE*)Y;
             TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml)), a = S.Splat(F<TE>(A)), b = S.Splat(F<TE>(B));
-            for (; i <= N - S.Count; i += S.Count) S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
+            for (; i <= last; i += S.Count) S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
         }
 
         public void Scalar(int i) => Y[i] = F<T>(Centered(X[i], Mh, Ml) * D(F<T>(A)) + D(F<T>(B)));
@@ -266,17 +295,21 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, S;
 
-        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - SV.Count;
+            index += Math.Max(0, N - index) / SV.Count * SV.Count;
             TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
-            for (; i <= N - SV.Count; i += SV.Count)
-            {
-                TV t = SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s);
-                if (g != null) t = b != null ? SV.MulAdd(t, SV.Load(g + i), SV.Load(b + i)) : SV.Mul(t, SV.Load(g + i));
-                else if (b != null) t = SV.Add(t, SV.Load(b + i));
-                SV.Store(y + i, t);
-            }
+            if (g != null && b != null)
+                for (; i <= last; i += SV.Count)
+                    SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
+            else if (g != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i)));
+            else if (b != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, SV.Load(b + i)));
+            else
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s));
         }
 
         public void Scalar(int i)
@@ -293,10 +326,12 @@ internal static unsafe class Simd
         public T* X, Y, Mh, Ml, A, B;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, y = (TE*)Y, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B;
-            for (; i <= N - S.Count; i += S.Count)
+            for (; i <= last; i += S.Count)
                 S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i)), S.Load(a + i), S.Load(b + i)));
         }
 
@@ -309,10 +344,12 @@ internal static unsafe class Simd
         public double* Shift, Acc;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
-            for (; i <= N - S.Count; i += S.Count) S.AccumulateShifted(Acc + i, S.Load(x + i), Shift + i);
+            for (; i <= last; i += S.Count) S.AccumulateShifted(Acc + i, S.Load(x + i), Shift + i);
         }
 
         public void Scalar(int i) => Acc[i] += D(X[i]) - Shift[i];
@@ -324,10 +361,12 @@ internal static unsafe class Simd
         public double* Mean, Sq, Lin;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X;
-            for (; i <= N - S.Count; i += S.Count) S.AccumulateDeviations(Sq + i, Lin + i, S.Load(x + i), Mean + i);
+            for (; i <= last; i += S.Count) S.AccumulateDeviations(Sq + i, Lin + i, S.Load(x + i), Mean + i);
         }
 
         public void Scalar(int i)
@@ -344,12 +383,14 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, SumDy, SumDyXc;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, dy = (TE*)Dy;
             TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml));
             TD d0 = default, d1 = default, p0 = default, p1 = default;
-            for (; i <= N - S.Count; i += S.Count)
+            for (; i <= last; i += S.Count)
             {
                 TV g = S.Load(dy + i);
                 S.Accumulate(ref d0, ref d1, g);
@@ -374,12 +415,14 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, S, SumG, SumGXc;
 
-        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - SV.Count;
+            index += Math.Max(0, N - index) / SV.Count * SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             TD g0 = default, g1 = default, p0 = default, p1 = default;
-            for (; i <= N - SV.Count; i += SV.Count)
+            for (; i <= last; i += SV.Count)
             {
                 TV d = SV.Load(dy + i), xc = SV.Sub(SV.Sub(SV.Load(x + i), mh), ml);
                 SV.Accumulate(Db + i, d);
@@ -409,10 +452,12 @@ internal static unsafe class Simd
         public double* Sdy, Sdyx;
         public int N;
 
-        public void Vector<TV, TE, TD, S>(ref int i) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, mh = (TE*)Mh, ml = (TE*)Ml;
-            for (; i <= N - S.Count; i += S.Count)
+            for (; i <= last; i += S.Count)
             {
                 TV d = S.Load(dy + i);
                 S.Accumulate(Sdy + i, d);
@@ -434,12 +479,14 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, Ga, B, K, S;
 
-        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - SV.Count;
+            index += Math.Max(0, N - index) / SV.Count * SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, gamma = (TE*)Gamma;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), ga = SV.Splat(F<TE>(Ga)), b = SV.Splat(F<TE>(B)), k = SV.Splat(F<TE>(K));
             TV s = SV.Splat(F<TE>(S));
-            for (; i <= N - SV.Count; i += SV.Count)
+            for (; i <= last; i += SV.Count)
             {
                 TV g = SV.Mul(SV.Load(dy + i), gamma != null ? SV.Load(gamma + i) : ga);
                 if (x != null) g = SV.Sub(SV.Sub(g, b), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), k));
@@ -464,10 +511,12 @@ internal static unsafe class Simd
         public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
         public int N;
 
-        public void Vector<TV, TE, TD, SV>(ref int i) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
+            int i = index, last = N - SV.Count;
+            index += Math.Max(0, N - index) / SV.Count * SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B, k = (TE*)K, s = (TE*)S;
-            for (; i <= N - SV.Count; i += SV.Count)
+            for (; i <= last; i += SV.Count)
             {
                 TV g = SV.Mul(SV.Load(dy + i), SV.Load(a + i));
                 if (x != null)

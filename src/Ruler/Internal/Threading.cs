@@ -10,14 +10,15 @@ internal interface IParallelTask
 /// A small pool of background workers for the kernels. A kernel splits its work into a fixed number of tasks that
 /// depends only on the tensor's shape, and merges their partial results in task order, so its output is the same
 /// bits for any <see cref="MaxThreads"/>. Dispatch allocates nothing: the job is a struct on the caller's stack,
-/// reached through a pointer while the caller waits for it. One kernel uses the pool at a time; a call that finds it
-/// busy runs its tasks on its own thread.
+/// reached through a pointer while the caller waits for it, and the waits are semaphores (whose locks exist from the
+/// start, unlike ManualResetEventSlim's). One kernel uses the pool at a time; a call that finds it busy runs its
+/// tasks on its own thread.
 /// </summary>
 internal static unsafe class Threading
 {
     private static readonly object Gate = new();
     private static readonly List<SemaphoreSlim> Wake = [];
-    private static readonly ManualResetEventSlim Done = new(false);
+    private static readonly SemaphoreSlim Done = new(0);
     private static int _maxThreads = Environment.ProcessorCount;
     private static void* _job;
     private static delegate*<void*, int, void> _run;
@@ -56,7 +57,6 @@ internal static unsafe class Threading
                 _tasks = tasks;
                 _next = 0;
                 _running = helpers + 1;
-                Done.Reset();
                 for (int w = 0; w < helpers; w++) Wake[w].Release();
                 Work();
                 Done.Wait();
@@ -75,7 +75,7 @@ internal static unsafe class Threading
     {
         int t;
         while ((t = Interlocked.Increment(ref _next) - 1) < _tasks) _run(_job, t);
-        if (Interlocked.Decrement(ref _running) == 0) Done.Set();
+        if (Interlocked.Decrement(ref _running) == 0) Done.Release();
     }
 
     private static void StartWorker()

@@ -27,7 +27,10 @@ public sealed class BatchNorm<T> : RulerNormalizer<T> where T : unmanaged
         Layout = layout;
         if (trackRunningStats) Running = new RunningStatistics<T>(numFeatures, momentum);
         CreateAffine(numFeatures, affine, affine);
+        _unbiased = new double[numFeatures];
     }
+
+    private readonly double[] _unbiased;
 
     /// <summary>Channel count.</summary>
     public int NumFeatures { get; }
@@ -57,7 +60,7 @@ public sealed class BatchNorm<T> : RulerNormalizer<T> where T : unmanaged
     {
         if (Running is null) return;
         double n = layout.GroupSize;
-        var v = new double[mean.Length];
+        var v = _unbiased;
         for (int c = 0; c < v.Length; c++) v[c] = RunningStatistics<T>.VarianceFromRstd(rstd[c], Eps) * n / (n - 1);
         Running.Update(mean, v);
     }

@@ -20,7 +20,12 @@ public sealed class InstanceNorm<T> : RulerNormalizer<T> where T : unmanaged
         Layout = layout;
         if (trackRunningStats) Running = new RunningStatistics<T>(numFeatures, momentum);
         CreateAffine(numFeatures, affine, affine);
+        _batchMean = new double[numFeatures];
+        _batchVariance = new double[numFeatures];
     }
+
+    private readonly double[] _batchMean;
+    private readonly double[] _batchVariance;
 
     /// <summary>Channel count.</summary>
     public int NumFeatures { get; }
@@ -51,8 +56,10 @@ public sealed class InstanceNorm<T> : RulerNormalizer<T> where T : unmanaged
         if (Running is null) return;
         int c = NumFeatures, batch = layout.GroupCount / c;
         double n = layout.GroupSize;
-        var m = new double[c];
-        var v = new double[c];
+        var m = _batchMean;
+        var v = _batchVariance;
+        Array.Clear(m);
+        Array.Clear(v);
         for (int i = 0; i < batch; i++)
             for (int k = 0; k < c; k++)
             {

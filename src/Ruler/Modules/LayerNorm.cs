@@ -68,6 +68,7 @@ public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
     private static double MachineEpsilon() =>
         typeof(T) == typeof(float) ? 1.1920928955078125e-07
         : typeof(T) == typeof(Half) ? 0.0009765625
+        : typeof(T) == typeof(BFloat16) ? 0.0078125
         : 2.220446049250313e-16;
 }
 

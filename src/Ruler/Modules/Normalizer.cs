@@ -7,7 +7,7 @@ namespace Ruler;
 /// Forward keeps what backward needs (llm.c style): call <see cref="Backward"/> with the same input after
 /// <see cref="Forward"/>. Gradients of parameters are accumulated into <see cref="Parameter{T}.Grad"/>.
 /// </summary>
-/// <typeparam name="T">Element type: float, double or Half.</typeparam>
+/// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
 public abstract class Normalizer<T> where T : unmanaged
 {
     private protected Normalizer() => Check.ElementType<T>();

@@ -15,6 +15,8 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     private T[] _dgamma = [];
     private T[] _dbeta = [];
     private bool _lastUsedInputStatistics = true;
+    private int[] _lastShape = [];
+    private RulerLayout? _lastLayout;
 
     private protected RulerNormalizer(double eps)
     {
@@ -68,8 +70,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// <inheritdoc />
     public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
     {
-        var (ruler, view) = RulerFor(shape);
-        var layout = RulerOps.Resolve(ruler, x.Length, view, nameof(x));
+        var layout = LayoutFor(shape, x.Length);
         Check.Length(y.Length, layout.Count, nameof(y));
         Validate(layout, shape);
         EnsureStats(layout.GroupCount);
@@ -91,8 +92,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// <inheritdoc />
     public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
     {
-        var (ruler, view) = RulerFor(shape);
-        var layout = RulerOps.Resolve(ruler, x.Length, view, nameof(x));
+        var layout = LayoutFor(shape, x.Length);
         Check.Length(dy.Length, layout.Count, nameof(dy));
         Check.Length(dx.Length, layout.Count, nameof(dx));
         if (_mean.Length != layout.GroupCount)
@@ -107,6 +107,20 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
             Weight is null ? default : _dgamma.AsSpan(), Bias is null ? default : _dbeta.AsSpan(), _lastUsedInputStatistics);
         if (Weight is not null) Accumulate(Weight.Grad, _dgamma);
         if (Bias is not null) Accumulate(Bias.Grad, _dbeta);
+    }
+
+    /// <summary>The layout of <see cref="RulerFor"/> for this input shape; the last one is reused for the same shape.</summary>
+    private RulerLayout LayoutFor(ReadOnlySpan<int> shape, int length)
+    {
+        if (_lastLayout is null || !shape.SequenceEqual(_lastShape))
+        {
+            var (ruler, view) = RulerFor(shape);
+            _lastLayout = RulerOps.Resolve(ruler, length, view, "x");
+            _lastShape = shape.ToArray();
+        }
+        if (length != _lastLayout.Count)
+            throw Check.Fail("x", $"{_lastLayout.Count} elements for shape {Check.ShapeText(shape)}", $"{length}");
+        return _lastLayout;
     }
 
     private void EnsureStats(int groups)

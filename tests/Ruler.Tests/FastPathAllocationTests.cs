@@ -1,0 +1,104 @@
+namespace Ruler.Tests;
+
+/// <summary>
+/// Steady state allocates nothing: after warm-up, 100 calls of each op (RulerOps and the modules) allocate 0 bytes on
+/// the calling thread. The shapes are large enough to be split into tasks, so the thread pool is part of the path.
+/// </summary>
+public class FastPathAllocationTests
+{
+    public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC"]);
+
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void RulerOpsAllocateNothingPerCall(string name)
+    {
+        AssertNoAllocation<float>(name);
+        AssertNoAllocation<double>(name);
+    }
+
+    [Fact]
+    public void ModulesAllocateNothingPerCall()
+    {
+        var modules = new (RulerNormalizer<float> Module, int[] Shape)[]
+        {
+            (new LayerNorm<float>([256]), [512, 256]),
+            (new RmsNorm<float>([256]), [512, 256]),
+            (new BatchNorm<float>(16), [8, 16, 32, 32]),
+            (new BatchNorm<float>(16, layout: ChannelLayout.ChannelsLast), [8, 32, 32, 16]),
+            (new GroupNorm<float>(4, 16), [8, 16, 32, 32]),
+            (new InstanceNorm<float>(16, affine: true, trackRunningStats: true), [8, 16, 32, 32]),
+        };
+        foreach (var (module, shape) in modules)
+        {
+            int n = shape.Aggregate(1, (a, b) => a * b);
+            var x = Random(n, 1);
+            var dy = Random(n, 2);
+            var y = new float[n];
+            var dx = new float[n];
+            foreach (bool training in new[] { true, false })
+            {
+                module.Training = training;
+                long bytes = Allocated(() =>
+                {
+                    module.Forward(x, shape, y);
+                    module.Backward(x, shape, dy, dx);
+                });
+                Assert.True(bytes == 0, $"{module.GetType().Name} training={training}: {bytes} bytes in 100 forward+backward calls");
+            }
+        }
+    }
+
+    private static void AssertNoAllocation<T>(string name) where T : unmanaged
+    {
+        var (ruler, shape) = name switch
+        {
+            "LayerNorm" => (RulerSpec.LayerNorm(), new[] { 512, 256 }),
+            "RMSNorm" => (RulerSpec.RmsNorm(), new[] { 512, 256 }),
+            "BatchNorm NCHW" => (RulerSpec.BatchNorm(4), new[] { 8, 16, 32, 32 }),
+            "BatchNorm NHWC" => (RulerSpec.BatchNorm(4, ChannelLayout.ChannelsLast), new[] { 8, 32, 32, 16 }),
+            "GroupNorm NCHW" => (RulerSpec.GroupNorm(), RulerSpec.GroupNormView([8, 16, 32, 32], 4)),
+            _ => (RulerSpec.InstanceNorm(4, ChannelLayout.ChannelsLast), new[] { 8, 32, 32, 16 }),
+        };
+        var layout = ruler.Resolve(shape);
+        int n = (int)layout.Count, p = layout.AffineSize, g = layout.GroupCount;
+        T[] x = Convert<T>(Random(n, 1)), u = Convert<T>(Random(n, 2)), dy = Convert<T>(Random(n, 3));
+        T[] gamma = Convert<T>(Random(p, 4)), beta = Convert<T>(Random(p, 5));
+        T[] y = new T[n], h = new T[n], dx = new T[n], dg = new T[p], db = new T[p];
+        var mean = new double[g];
+        var rstd = new double[g];
+        var moments = new GroupMoments[g];
+        var ops = new (string Op, Action Run)[]
+        {
+            ("Moments", () => RulerOps.Moments<T>(ruler, x, shape, moments)),
+            ("Forward", () => RulerOps.Forward<T>(ruler, x, shape, gamma, beta, y, mean, rstd)),
+            ("Normalize", () => RulerOps.Normalize<T>(ruler, x, shape, mean, rstd, gamma, beta, y)),
+            ("Backward", () => RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db)),
+            ("Backward eval", () => RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db, statisticsFromInput: false)),
+            ("AddForward", () => RulerOps.AddForward<T>(ruler, x, u, shape, gamma, beta, h, y, mean, rstd)),
+            ("AddBackward", () => RulerOps.AddBackward<T>(ruler, h, shape, mean, rstd, gamma, dy, u, dx, dg, db)),
+        };
+        foreach (var (op, run) in ops)
+        {
+            long bytes = Allocated(run);
+            Assert.True(bytes == 0, $"{name} {op} {typeof(T).Name}: {bytes} bytes in 100 calls");
+        }
+    }
+
+    /// <summary>Bytes allocated on this thread by 100 calls, after 20 warm-up calls.</summary>
+    private static long Allocated(Action run)
+    {
+        for (int i = 0; i < 20; i++) run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) run();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    private static float[] Random(int n, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (float)(2 * random.NextDouble() - 0.5)).ToArray();
+    }
+
+    private static T[] Convert<T>(float[] v) where T : unmanaged =>
+        v.Select(f => Ruler.Internal.Num.FromDouble<T>(f)).ToArray();
+}
