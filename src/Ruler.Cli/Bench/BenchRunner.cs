@@ -56,6 +56,10 @@ internal static class BenchRunner
         foreach (var r in results)
             s.AppendLine($"{r.Op,-24} {r.Shape,-20} {r.Dtype,-8} {r.Threads,3} {r.Impl,-12} {F(r.MedianMs, "0.0000"),10} {F(r.MinMs, "0.0000"),9} {F(r.MaxMs, "0.0000"),9} {F(r.Gbps, "0.0"),7} " +
                 $"{(r.RatioToCopy is double c ? F(c, "0.00") + "x" : ""),8} {(r.SpeedupOverOnnxRuntime is double o ? F(o, "0.00") + "x" : ""),7} {F(r.AllocatedBytesPerCall, "0"),8}");
+        var float32 = results.Where(r => r.Impl == "ruler" && r.Dtype == "float32").ToDictionary(r => (r.Op, r.Shape, r.Threads), r => r.MedianMs);
+        foreach (var r in results.Where(r => r.Impl == "ruler" && r.Dtype is "float16" or "bfloat16"))
+            if (float32.TryGetValue((r.Op, r.Shape, r.Threads), out double f32))
+                s.AppendLine($"{r.Op} {r.Shape} {r.Dtype}, {r.Threads} thread(s): {F(r.MedianMs / f32, "0.00")} x the float32 time");
         s.AppendLine("vs copy: time relative to a vectorized copy of the same bytes (1.00x = memory speed). vs ORT: ONNX Runtime time / Ruler time.");
         return s.ToString();
     }

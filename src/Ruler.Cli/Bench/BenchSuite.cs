@@ -24,6 +24,12 @@ internal static class BenchSuite
         new("BatchNorm.eval.forward", "NCHW 32x256x28x28", true, () => { var bn = EvalBatchNorm(); return Module("BatchNorm.eval.forward", [32, 256, 28, 28], bn, BatchNormEval(bn)); }),
         new("GroupNorm32.forward", "NCHW 32x256x28x28", false, () => { var gn = new GroupNorm<float>(32, 256); return Module("GroupNorm32.forward", [32, 256, 28, 28], gn, GroupNormOnnx(gn)); }),
         new("InstanceNorm.forward", "NCHW 32x256x28x28", false, () => { var n = new InstanceNorm<float>(256); return Module("InstanceNorm.forward", [32, 256, 28, 28], n, InstanceNormOnnx(n)); }),
+        new("LayerNorm.forward", "8192x1024", true, () => RowForwardNarrow<Half>("LayerNorm.forward", 8192, 1024, center: true, "float16")),
+        new("LayerNorm.forward", "8192x1024", false, () => RowForwardNarrow<BFloat16>("LayerNorm.forward", 8192, 1024, center: true, "bfloat16")),
+        new("RMSNorm.forward", "65536x768", false, () => RowForwardNarrow<Half>("RMSNorm.forward", 65536, 768, center: false, "float16")),
+        new("RMSNorm.forward", "65536x768", false, () => RowForwardNarrow<BFloat16>("RMSNorm.forward", 65536, 768, center: false, "bfloat16")),
+        new("LayerNorm.backward", "8192x1024", false, () => RowBackwardNarrow<Half>("LayerNorm.backward", 8192, 1024, "float16")),
+        new("LayerNorm.backward", "8192x1024", false, () => RowBackwardNarrow<BFloat16>("LayerNorm.backward", 8192, 1024, "bfloat16")),
         new("LayerNorm.forward", "4096x64", false, () => RowForward("LayerNorm.forward", 4096, 64, center: true)),
         new("LayerNorm.forward", "64x64", true, () => RowForward("LayerNorm.forward", 64, 64, center: true)),
     ];
@@ -71,6 +77,52 @@ internal static class BenchSuite
             ? OnnxRuntimeCases.Create(c, () => OneNodeModel.LayerNormalization(shape), [new(x, shape), new(gamma, [d]), new(beta, [d])], output)
             : OnnxRuntimeCases.Create(c, OnnxRuntimeCases.RmsModel(shape, (float)ruler.Eps), [new(x, shape), new(gamma, [d])], output);
         return c;
+    }
+
+    private static T[] Narrow<T>(float[] values) where T : unmanaged =>
+        typeof(T) == typeof(Half) ? (T[])(object)values.Select(v => (Half)v).ToArray() : (T[])(object)values.Select(v => (BFloat16)v).ToArray();
+
+    /// <summary>Half or BFloat16 storage (2 bytes per element) with float32 accumulation inside the kernel.</summary>
+    private static BenchCase RowForwardNarrow<T>(string op, int rows, int d, bool center, string dtype) where T : unmanaged
+    {
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var x = Narrow<T>(Random((long)rows * d, 1, 0.5f));
+        var y = new T[x.Length];
+        var gamma = Narrow<T>(Random(d, 2));
+        var beta = center ? Narrow<T>(Random(d, 3)) : [];
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        int[] shape = [rows, d];
+        return new BenchCase
+        {
+            Op = op, Shape = $"{rows}x{d}", Dtype = dtype,
+            Bytes = 4L * x.Length, CopyBytes = 4L * x.Length,
+            Ruler = () => RulerOps.Forward<T>(ruler, x, shape, gamma, beta, y, mean, rstd),
+            Copy = t => CopyBaseline.Copy(x, y, t),
+        };
+    }
+
+    private static BenchCase RowBackwardNarrow<T>(string op, int rows, int d, string dtype) where T : unmanaged
+    {
+        var ruler = RulerSpec.LayerNorm();
+        var x = Narrow<T>(Random((long)rows * d, 1, 0.5f));
+        var dy = Narrow<T>(Random(x.Length, 4));
+        var dx = new T[x.Length];
+        var y = new T[x.Length];
+        var gamma = Narrow<T>(Random(d, 2));
+        var dgamma = new T[d];
+        var dbeta = new T[d];
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        int[] shape = [rows, d];
+        RulerOps.Forward<T>(ruler, x, shape, gamma, default, y, mean, rstd);
+        return new BenchCase
+        {
+            Op = op, Shape = $"{rows}x{d}", Dtype = dtype,
+            Bytes = 6L * x.Length, CopyBytes = 4L * x.Length,
+            Ruler = () => RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dgamma, dbeta),
+            Copy = t => CopyBaseline.Copy(x, dx, t),
+        };
     }
 
     private static BenchCase RowBackward(string op, int rows, int d, bool center)
