@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Ruler.Nn;
+
+/// <summary>
+/// The float32 GEMM (BLIS/GotoBLAS structure). C is cut into tiles of <see cref="Mc"/>×<see cref="Nc"/>, one task
+/// each. A task walks K in blocks of <see cref="Kc"/>: it packs its slice of op(A) into strips of <see cref="Mr"/>
+/// rows and its slice of op(B) into strips of <see cref="Nr"/> columns (zero-padded, so edges need no special
+/// kernel), then runs the 6×32 register-tiled micro-kernel over every strip pair. Packing absorbs the transposes,
+/// so one micro-kernel serves A·B, A·Bᵀ and Aᵀ·B. Each element of C is summed by one task in a fixed K order.
+/// </summary>
+internal static unsafe class MatMulF32
+{
+    public const int Mr = 6, Nr = 32, Mc = 96, Nc = 256, Kc = 256;
+    private const long SerialFlops = 1L << 21;
+
+    [ThreadStatic] private static float[]? _packA;
+    [ThreadStatic] private static float[]? _packB;
+
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
+        bool transA, bool transB, bool accumulate)
+    {
+        if (k == 0)
+        {
+            if (!accumulate) c[..(m * n)].Clear();
+            return;
+        }
+        int tilesM = (m + Mc - 1) / Mc, tilesN = (n + Nc - 1) / Nc;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var job = new Job((nint)pa, (nint)pb, (nint)pc, m, n, k, transA, transB, accumulate, tilesN);
+            if ((long)m * n * k < SerialFlops || Parallelism.MaxThreads == 1 || tilesM * tilesN == 1)
+                for (int t = 0; t < tilesM * tilesN; t++) job.Run(t);
+            else
+                Parallel.For(0, tilesM * tilesN, Parallelism.Options, job.Run);
+        }
+    }
+
+    private sealed class Job(nint a, nint b, nint c, int m, int n, int k, bool transA, bool transB, bool accumulate, int tilesN)
+    {
+        public void Run(int tile)
+        {
+            int i0 = tile / tilesN * Mc, j0 = tile % tilesN * Nc;
+            int mc = Math.Min(Mc, m - i0), nc = Math.Min(Nc, n - j0);
+            var packA = _packA ??= GC.AllocateUninitializedArray<float>(Mc * Kc, pinned: true);
+            var packB = _packB ??= GC.AllocateUninitializedArray<float>(Nc * Kc, pinned: true);
+            fixed (float* ap = packA, bp = packB)
+            {
+                for (int p0 = 0; p0 < k; p0 += Kc)
+                {
+                    int kc = Math.Min(Kc, k - p0);
+                    PackA((float*)a, ap, m, k, transA, i0, mc, p0, kc);
+                    PackB((float*)b, bp, n, k, transB, j0, nc, p0, kc);
+                    bool add = accumulate || p0 > 0;
+                    for (int ir = 0; ir < mc; ir += Mr)
+                    {
+                        int rows = Math.Min(Mr, mc - ir);
+                        for (int jr = 0; jr < nc; jr += Nr)
+                        {
+                            int cols = Math.Min(Nr, nc - jr);
+                            float* ct = (float*)c + (long)(i0 + ir) * n + j0 + jr;
+                            Kernel(ap + ir * kc, bp + jr * kc, kc, ct, n, rows, cols, add);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Strip s holds rows [s·Mr, s·Mr+Mr) of the block, k-major: dst[(s·kc + p)·Mr + r].</summary>
+    private static void PackA(float* a, float* dst, int m, int k, bool transA, int i0, int mc, int p0, int kc)
+    {
+        for (int s = 0; s < mc; s += Mr)
+        {
+            int rows = Math.Min(Mr, mc - s);
+            float* d = dst + s * kc;
+            for (int p = 0; p < kc; p++, d += Mr)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    long i = i0 + s + r, q = p0 + p;
+                    d[r] = transA ? a[q * m + i] : a[i * k + q];
+                }
+                for (int r = rows; r < Mr; r++) d[r] = 0;
+            }
+        }
+    }
+
+    /// <summary>Strip s holds columns [s·Nr, s·Nr+Nr) of the block, k-major: dst[(s·kc + p)·Nr + q].</summary>
+    private static void PackB(float* b, float* dst, int n, int k, bool transB, int j0, int nc, int p0, int kc)
+    {
+        for (int s = 0; s < nc; s += Nr)
+        {
+            int cols = Math.Min(Nr, nc - s);
+            float* d = dst + s * kc;
+            if (!transB)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(p0 + p) * n + j0 + s;
+                    float* row = d + p * Nr;
+                    if (cols == Nr)
+                    {
+                        Vector256.Store(Vector256.Load(src), row);
+                        Vector256.Store(Vector256.Load(src + 8), row + 8);
+                        Vector256.Store(Vector256.Load(src + 16), row + 16);
+                        Vector256.Store(Vector256.Load(src + 24), row + 24);
+                    }
+                    else
+                    {
+                        for (int q = 0; q < cols; q++) row[q] = src[q];
+                        for (int q = cols; q < Nr; q++) row[q] = 0;
+                    }
+                }
+            }
+            else
+            {
+                // Bᵀ is stored n×k: read each of the strip's columns contiguously along k.
+                for (int q = 0; q < cols; q++)
+                {
+                    float* src = b + (long)(j0 + s + q) * k + p0;
+                    for (int p = 0; p < kc; p++) d[p * Nr + q] = src[p];
+                }
+                for (int q = cols; q < Nr; q++)
+                    for (int p = 0; p < kc; p++) d[p * Nr + q] = 0;
+            }
+        }
+    }
+
+    /// <summary>C[rows×cols] (+)= Apanel(Mr×kc)·Bpanel(kc×Nr), accumulated in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    {
+        if (Vector512.IsHardwareAccelerated) Kernel512(a, b, kc, c, ldc, rows, cols, add);
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Kernel256(a, b, kc, c, ldc, rows, Math.Min(cols, 16), add);
+            if (cols > 16) Kernel256(a, b + 16, kc, c + 16, ldc, rows, cols - 16, add);
+        }
+        else KernelScalar(a, b, kc, c, ldc, rows, cols, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+        }
+        if (rows == Mr && cols == Nr)
+        {
+            Store512(c, c00, c01, add); Store512(c + ldc, c10, c11, add); Store512(c + 2 * ldc, c20, c21, add);
+            Store512(c + 3 * ldc, c30, c31, add); Store512(c + 4 * ldc, c40, c41, add); Store512(c + 5 * ldc, c50, c51, add);
+            return;
+        }
+        float* t = stackalloc float[Mr * Nr];
+        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80);
+        c30.Store(t + 96); c31.Store(t + 112); c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
+        StorePartial(t, c, ldc, rows, cols, add);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
+    {
+        if (add)
+        {
+            lo += Vector512.Load(c);
+            hi += Vector512.Load(c + 16);
+        }
+        lo.Store(c);
+        hi.Store(c + 16);
+    }
+
+    /// <summary>The AVX2 form: a 6×16 tile (12 accumulators of 8 lanes) over one half of the packed 32-wide strip.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+        }
+        float* t = stackalloc float[Mr * 16];
+        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40);
+        c30.Store(t + 48); c31.Store(t + 56); c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++)
+                c[r * ldc + q] = add ? c[r * ldc + q] + t[r * 16 + q] : t[r * 16 + q];
+    }
+
+    private static void KernelScalar(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    {
+        float* t = stackalloc float[Mr * Nr];
+        new Span<float>(t, Mr * Nr).Clear();
+        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+            for (int r = 0; r < Mr; r++)
+                for (int q = 0; q < Nr; q++) t[r * Nr + q] = MathF.FusedMultiplyAdd(a[r], b[q], t[r * Nr + q]);
+        StorePartial(t, c, ldc, rows, cols, add);
+    }
+
+    private static void StorePartial(float* t, float* c, int ldc, int rows, int cols, bool add)
+    {
+        for (int r = 0; r < rows; r++)
+            for (int q = 0; q < cols; q++)
+                c[r * ldc + q] = add ? c[r * ldc + q] + t[r * Nr + q] : t[r * Nr + q];
+    }
+}
