@@ -2,19 +2,19 @@ namespace Ruler.Nn;
 
 /// <summary>
 /// Causal multi-head self-attention (GPT-2's): qkv = x·W_qkvᵀ + b (one Linear, dim → 3·dim, laid out [q | k | v]),
-/// per head att = softmax(q·kᵀ/√hs) over positions ≤ t, out = att·v, then proj (dim → dim) and dropout.
-/// Forward keeps the attention matrix (batch, heads, time, time) for backward; the work is split over
-/// (batch, head) pairs, each writing only its own slices, so results do not depend on the thread count.
-/// With <c>uniformAttention</c> the query and key weights and biases start at zero (W_Q = W_K = 0), so at
-/// initialization every position attends uniformly to its prefix (Xiong et al. 2020's setting).
+/// per head S = q·kᵀ/√hs, P = softmax of each row over positions u ≤ t (exactly 0 for u &gt; t), out = P·v, then
+/// proj (dim → dim) and dropout. Per (batch, head) the heads are gathered into contiguous (time × hs) blocks and
+/// the products run as small GEMMs; forward keeps P (batch, heads, time, time) and the gathered q, k, v for
+/// backward. Work is split over (batch, head) pairs, each writing only its own slices, so results do not depend
+/// on the thread count. With <c>uniformAttention</c> the query and key weights and biases start at zero
+/// (W_Q = W_K = 0), so at initialization every position attends uniformly to its prefix (Xiong et al. 2020).
 /// </summary>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
     private readonly Dropout<T>? _dropout;
-    private T[]? _att, _out, _dqkv;
-    private T[] _qkv = [];
+    private T[]? _att, _q, _k, _v, _o, _out, _dO, _dP, _dq, _dk, _dv, _dqkv;
     private int _batch, _time;
 
     /// <summary>Creates qkv ("name.qkv") and proj ("name.proj") with PyTorch's default init.</summary>
@@ -60,53 +60,44 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
         }
     }
 
-    /// <summary>The attention weights of the last forward, (batch, heads, time, time), zero above the diagonal.</summary>
+    /// <summary>The attention weights P of the last forward, (batch, heads, time, time), zero above the diagonal.</summary>
     public ReadOnlySpan<T> Attention => _att;
 
     /// <inheritdoc />
     public override T[] Forward(T[] x, int batch, int time)
     {
         (_batch, _time) = (batch, time);
-        int c = Dim, hs = c / Heads;
-        _qkv = Qkv.Forward(x, batch * time);
-        var qkv = _qkv;
+        int c = Dim, hs = c / Heads, block = time * hs;
+        var qkv = Qkv.Forward(x, batch * time);
         var att = Ensure(ref _att, batch * Heads * time * time);
-        var output = Ensure(ref _out, batch * time * c);
+        T[] q = Ensure(ref _q, batch * time * c), k = Ensure(ref _k, q.Length), v = Ensure(ref _v, q.Length), o = Ensure(ref _o, q.Length);
+        var output = Ensure(ref _out, q.Length);
         T scale = Const(1 / Math.Sqrt(hs));
         Parallelism.For(batch * Heads, bh =>
         {
             int b = bh / Heads, h = bh % Heads;
+            Gather(qkv, 3 * c, h * hs, q, b, bh, time, hs);
+            Gather(qkv, 3 * c, c + h * hs, k, b, bh, time, hs);
+            Gather(qkv, 3 * c, 2 * c + h * hs, v, b, bh, time, hs);
+            var p = att.AsSpan(bh * time * time, time * time);
+            MatMul.Multiply<T>(q.AsSpan(bh * block, block), k.AsSpan(bh * block, block), p, time, time, hs, false, true, false, serial: true);
             for (int t = 0; t < time; t++)
             {
-                var q = qkv.AsSpan((b * time + t) * 3 * c + h * hs, hs);
-                var row = att.AsSpan((bh * time + t) * time, time);
+                var row = p.Slice(t * time, time);
                 T max = T.NegativeInfinity;
-                for (int u = 0; u <= t; u++)
-                {
-                    var k = qkv.AsSpan((b * time + u) * 3 * c + c + h * hs, hs);
-                    T dot = T.Zero;
-                    for (int i = 0; i < hs; i++) dot += q[i] * k[i];
-                    row[u] = dot * scale;
-                    if (row[u] > max) max = row[u];
-                }
+                for (int u = 0; u <= t; u++) max = T.Max(max, row[u]);
                 T sum = T.Zero;
                 for (int u = 0; u <= t; u++)
                 {
-                    row[u] = T.Exp(row[u] - max);
+                    row[u] = T.Exp((row[u] - max) * scale);
                     sum += row[u];
                 }
                 T inv = T.One / sum;
                 for (int u = 0; u <= t; u++) row[u] *= inv;
                 row[(t + 1)..].Clear();
-                var o = output.AsSpan((b * time + t) * c + h * hs, hs);
-                o.Clear();
-                for (int u = 0; u <= t; u++)
-                {
-                    var v = qkv.AsSpan((b * time + u) * 3 * c + 2 * c + h * hs, hs);
-                    T a = row[u];
-                    for (int i = 0; i < hs; i++) o[i] += a * v[i];
-                }
             }
+            MatMul.Multiply<T>(p, v.AsSpan(bh * block, block), o.AsSpan(bh * block, block), time, hs, time, false, false, false, serial: true);
+            Scatter(o, output, c, h * hs, b, bh, time, hs);
         });
         var y = Proj.Forward(output, batch * time);
         return _dropout is null ? y : _dropout.Forward(y);
@@ -118,47 +109,53 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
         var att = _att ?? throw new InvalidOperationException("CausalSelfAttention.Backward before Forward.");
         if (_dropout is not null) dy = _dropout.Backward(dy);
         var dOut = Proj.Backward(dy);
-        int batch = _batch, time = _time, c = Dim, hs = c / Heads;
-        var qkv = _qkv;
-        var dqkv = Ensure(ref _dqkv, qkv.Length);
-        Array.Clear(dqkv);
+        int batch = _batch, time = _time, c = Dim, hs = c / Heads, block = time * hs;
+        T[] q = _q!, k = _k!, v = _v!;
+        T[] dO = Ensure(ref _dO, q.Length), dq = Ensure(ref _dq, q.Length), dk = Ensure(ref _dk, q.Length), dv = Ensure(ref _dv, q.Length);
+        var dP = Ensure(ref _dP, att.Length);
+        var dqkv = Ensure(ref _dqkv, 3 * q.Length);
         T scale = Const(1 / Math.Sqrt(hs));
         Parallelism.For(batch * Heads, bh =>
         {
             int b = bh / Heads, h = bh % Heads;
-            Span<T> dAtt = time <= 1024 ? stackalloc T[time] : new T[time];
+            Gather(dOut, c, h * hs, dO, b, bh, time, hs);
+            var p = att.AsSpan(bh * time * time, time * time);
+            var dp = dP.AsSpan(bh * time * time, time * time);
+            var dOb = dO.AsSpan(bh * block, block);
+            // out = P·v: dP = dO·vᵀ, dv = Pᵀ·dO.
+            MatMul.Multiply<T>(dOb, v.AsSpan(bh * block, block), dp, time, time, hs, false, true, false, serial: true);
+            MatMul.Multiply<T>(p, dOb, dv.AsSpan(bh * block, block), time, hs, time, true, false, false, serial: true);
+            // Softmax backward, scale folded in: dS[t,u] = P[t,u]·(dP[t,u] − Σ_w P[t,w]·dP[t,w])/√hs (0 where P is 0).
             for (int t = 0; t < time; t++)
             {
-                var row = att.AsSpan((bh * time + t) * time, time);
-                var dO = dOut.AsSpan((b * time + t) * c + h * hs, hs);
-                // out = Σ_u att[u]·v[u]: datt[u] = dO·v[u], dv[u] += att[u]·dO.
-                for (int u = 0; u <= t; u++)
-                {
-                    int vo = (b * time + u) * 3 * c + 2 * c + h * hs;
-                    T dot = T.Zero;
-                    for (int i = 0; i < hs; i++)
-                    {
-                        dot += dO[i] * qkv[vo + i];
-                        dqkv[vo + i] += row[u] * dO[i];
-                    }
-                    dAtt[u] = dot;
-                }
-                // Softmax backward: dpre[u] = att[u]·(datt[u] − Σ_w att[w]·datt[w]).
+                var pr = p.Slice(t * time, time);
+                var dr = dp.Slice(t * time, time);
                 T weighted = T.Zero;
-                for (int u = 0; u <= t; u++) weighted += row[u] * dAtt[u];
-                int qo = (b * time + t) * 3 * c + h * hs;
-                for (int u = 0; u <= t; u++)
-                {
-                    T dPre = row[u] * (dAtt[u] - weighted) * scale;
-                    int ko = (b * time + u) * 3 * c + c + h * hs;
-                    for (int i = 0; i < hs; i++)
-                    {
-                        dqkv[qo + i] += dPre * qkv[ko + i];
-                        dqkv[ko + i] += dPre * qkv[qo + i];
-                    }
-                }
+                for (int u = 0; u <= t; u++) weighted += pr[u] * dr[u];
+                for (int u = 0; u <= t; u++) dr[u] = pr[u] * (dr[u] - weighted) * scale;
+                dr[(t + 1)..].Clear();
             }
+            // S = q·kᵀ: dq = dS·k, dk = dSᵀ·q.
+            MatMul.Multiply<T>(dp, k.AsSpan(bh * block, block), dq.AsSpan(bh * block, block), time, hs, time, false, false, false, serial: true);
+            MatMul.Multiply<T>(dp, q.AsSpan(bh * block, block), dk.AsSpan(bh * block, block), time, hs, time, true, false, false, serial: true);
+            Scatter(dq, dqkv, 3 * c, h * hs, b, bh, time, hs);
+            Scatter(dk, dqkv, 3 * c, c + h * hs, b, bh, time, hs);
+            Scatter(dv, dqkv, 3 * c, 2 * c + h * hs, b, bh, time, hs);
         });
         return Qkv.Backward(dqkv);
+    }
+
+    /// <summary>Copies head columns [offset, offset + hs) of each row of sequence b (rows of width <paramref name="width"/>) into block bh, (time × hs).</summary>
+    private static void Gather(T[] src, int width, int offset, T[] dst, int b, int bh, int time, int hs)
+    {
+        for (int t = 0; t < time; t++)
+            src.AsSpan((b * time + t) * width + offset, hs).CopyTo(dst.AsSpan((bh * time + t) * hs, hs));
+    }
+
+    /// <summary>The inverse of <see cref="Gather"/>.</summary>
+    private static void Scatter(T[] src, T[] dst, int width, int offset, int b, int bh, int time, int hs)
+    {
+        for (int t = 0; t < time; t++)
+            src.AsSpan((bh * time + t) * hs, hs).CopyTo(dst.AsSpan((b * time + t) * width + offset, hs));
     }
 }

@@ -57,7 +57,7 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             for (int r = 0; r < rows; r++)
             {
                 var row = y.AsSpan(r * OutFeatures, OutFeatures);
-                for (int o = 0; o < row.Length; o++) row[o] += b[o];
+                VectorOps.Add<T>(row, b, row);
             }
         }
         return y;
@@ -74,8 +74,7 @@ public sealed class Linear<T> : Layer<T> where T : unmanaged, IFloatingPointIeee
             var db = Bias.Grad;
             for (int r = 0; r < _rows; r++)
             {
-                var row = dy.AsSpan(r * OutFeatures, OutFeatures);
-                for (int o = 0; o < row.Length; o++) db[o] += row[o];
+                VectorOps.Add<T>(db, dy.AsSpan(r * OutFeatures, OutFeatures), db);
             }
         }
         var dx = Ensure(ref _dx, _rows * InFeatures);

@@ -67,7 +67,7 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
         int[] shape = [_rows, F.Dim];
         var sum = Ensure(ref _sum, x.Length);
         var f = Placement == NormPlacement.Pre ? F.Forward(Norm.Forward(x, shape), batch, time) : F.Forward(x, batch, time);
-        for (int i = 0; i < sum.Length; i++) sum[i] = x[i] + f[i];
+        VectorOps.Add<T>(x, f, sum);
         var y = Placement == NormPlacement.Pre ? sum : Norm.Forward(sum, shape);
         if (Recorder is { } r)
         {
@@ -87,13 +87,13 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
         if (Placement == NormPlacement.Pre)
         {
             var dn = Norm.Backward(F.Backward(dy));
-            for (int i = 0; i < dx.Length; i++) dx[i] = dy[i] + dn[i];
+            VectorOps.Add<T>(dy, dn, dx);
         }
         else
         {
             var dh = Norm.Backward(dy);
             var df = F.Backward(dh);
-            for (int i = 0; i < dx.Length; i++) dx[i] = dh[i] + df[i];
+            VectorOps.Add<T>(dh, df, dx);
         }
         return dx;
     }

@@ -20,6 +20,12 @@ public static class MatMul
     /// <param name="accumulate">Add into C instead of overwriting it.</param>
     public static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
         bool transA = false, bool transB = false, bool accumulate = false)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Multiply(a, b, c, m, n, k, transA, transB, accumulate, serial: false);
+
+    /// <summary>The same product on the calling thread only (for callers that already run one task per thread).</summary>
+    internal static void Multiply<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> c, int m, int n, int k,
+        bool transA, bool transB, bool accumulate, bool serial)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"MatMul: dims must be >= 0, got m={m} n={n} k={k}.");
@@ -29,7 +35,7 @@ public static class MatMul
         if (m == 0 || n == 0) return;
         if (typeof(T) == typeof(float))
             MatMulF32.Multiply(MemoryMarshal.Cast<T, float>(a), MemoryMarshal.Cast<T, float>(b), MemoryMarshal.Cast<T, float>(c),
-                m, n, k, transA, transB, accumulate);
+                m, n, k, transA, transB, accumulate, serial);
         else
             MatMulReference.Multiply(a, b, c, m, n, k, transA, transB, accumulate);
     }

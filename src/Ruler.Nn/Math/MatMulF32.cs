@@ -19,7 +19,7 @@ internal static unsafe class MatMulF32
     [ThreadStatic] private static float[]? _packB;
 
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
-        bool transA, bool transB, bool accumulate)
+        bool transA, bool transB, bool accumulate, bool serial)
     {
         if (k == 0)
         {
@@ -30,7 +30,7 @@ internal static unsafe class MatMulF32
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new Job((nint)pa, (nint)pb, (nint)pc, m, n, k, transA, transB, accumulate, tilesN);
-            if ((long)m * n * k < SerialFlops || Parallelism.MaxThreads == 1 || tilesM * tilesN == 1)
+            if (serial || (long)m * n * k < SerialFlops || Parallelism.MaxThreads == 1 || tilesM * tilesN == 1)
                 for (int t = 0; t < tilesM * tilesN; t++) job.Run(t);
             else
                 Parallel.For(0, tilesM * tilesN, Parallelism.Options, job.Run);
