@@ -26,13 +26,13 @@ public class ModelGradientTests
     }
 
     [Theory]
-    [InlineData(NormKind.None)]
-    [InlineData(NormKind.BatchNorm)]
-    [InlineData(NormKind.GroupNorm)]
-    [InlineData(NormKind.LayerNorm)]
-    public void ThreeLayerCnn(NormKind norm)
+    [InlineData(NormKind.None, CnnHead.GlobalAveragePool)]
+    [InlineData(NormKind.BatchNorm, CnnHead.GlobalAveragePool)]
+    [InlineData(NormKind.GroupNorm, CnnHead.Flatten)]
+    [InlineData(NormKind.LayerNorm, CnnHead.Flatten)]
+    public void ThreeLayerCnn(NormKind norm, CnnHead head)
     {
-        var config = new CnnConfig([2, 4, 4]) { Height = 6, Width = 6, Classes = 5, Norm = norm, NormGroups = 2, PoolAfter = [1] };
+        var config = new CnnConfig([2, 4, 4]) { Height = 6, Width = 6, Classes = 5, Norm = norm, NormGroups = 2, PoolAfter = [1], Head = head };
         var model = new Cnn<double>(config, seed: 3);
         var rng = new Rng(4);
         int batch = 3;

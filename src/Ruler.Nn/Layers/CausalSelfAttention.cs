@@ -84,16 +84,7 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
             for (int t = 0; t < time; t++)
             {
                 var row = p.Slice(t * time, time);
-                T max = T.NegativeInfinity;
-                for (int u = 0; u <= t; u++) max = T.Max(max, row[u]);
-                T sum = T.Zero;
-                for (int u = 0; u <= t; u++)
-                {
-                    row[u] = T.Exp((row[u] - max) * scale);
-                    sum += row[u];
-                }
-                T inv = T.One / sum;
-                for (int u = 0; u <= t; u++) row[u] *= inv;
+                VectorOps.Softmax(row[..(t + 1)], scale);
                 row[(t + 1)..].Clear();
             }
             MatMul.Multiply<T>(p, v.AsSpan(bh * block, block), o.AsSpan(bh * block, block), time, hs, time, false, false, false, serial: true);

@@ -2,7 +2,7 @@ namespace Ruler.Nn;
 
 /// <summary>
 /// A small CNN on NCHW images: for each layer conv 3×3 (padding 1) → norm slot → ReLU (→ 2×2 max pool where
-/// configured), then global average pooling and a Linear head to class logits.
+/// configured), then global average pooling (or flattening) and a Linear head to class logits.
 /// </summary>
 /// <typeparam name="T">float to train, double to gradient-check.</typeparam>
 public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -12,6 +12,7 @@ public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly SoftmaxCrossEntropy<T> _loss = new();
     private readonly NamedParameter<T>[] _named;
     private readonly Parameter<T>[] _parameters;
+    private readonly (int C, int H, int W) _headShape;
     private int _batch;
     private bool _training = true;
 
@@ -33,7 +34,8 @@ public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
             _stages.Add(new Stage(conv, norm, new Relu<T>(), pool ? new MaxPool2d<T>(2) : null, h, w));
             (c, h, w) = pool ? (outC, h / 2, w / 2) : (outC, h, w);
         }
-        Head = new Linear<T>("head", c, config.Classes, rng);
+        _headShape = (c, h, w);
+        Head = new Linear<T>("head", config.Head == CnnHead.Flatten ? c * h * w : c, config.Classes, rng);
         _named = [.. _stages.SelectMany(s => s.Conv.NamedParameters.Concat(s.Norm.NamedParameters)), .. Head.NamedParameters];
         _parameters = [.. _named.Select(p => p.Parameter)];
     }
@@ -86,9 +88,8 @@ public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
             Recorder?.Add(Recorder.ActivationRms, Recorder.Rms<T>(x));
             if (s.Pool is not null) x = s.Pool.Forward(x, batch, c, s.Height, s.Width);
         }
-        var last = _stages[^1];
-        int h = last.Pool is null ? last.Height : last.Height / 2, w = last.Pool is null ? last.Width : last.Width / 2;
-        return Head.Forward(_gap.Forward(x, batch, c, h, w), batch);
+        var (hc, h, w) = _headShape;
+        return Head.Forward(Config.Head == CnnHead.Flatten ? x : _gap.Forward(x, batch, hc, h, w), batch);
     }
 
     /// <summary>Forward, then the mean cross-entropy against one label per image.</summary>
@@ -101,7 +102,8 @@ public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
     public void Backward(T[] dLogits)
     {
         if (dLogits.Length != _batch * Config.Classes) throw new ArgumentException($"Cnn: dLogits needs {_batch}×{Config.Classes} elements, got {dLogits.Length}.", nameof(dLogits));
-        var dx = _gap.Backward(Head.Backward(dLogits));
+        var dx = Head.Backward(dLogits);
+        if (Config.Head == CnnHead.GlobalAveragePool) dx = _gap.Backward(dx);
         for (int i = _stages.Count - 1; i >= 0; i--)
         {
             var s = _stages[i];

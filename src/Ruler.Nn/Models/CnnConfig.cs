@@ -25,6 +25,18 @@ public sealed record CnnConfig(int[] Channels)
     /// <summary>Indices of the conv layers followed by a 2×2 max pool.</summary>
     public int[] PoolAfter { get; init; } = [];
 
+    /// <summary>How the last feature map reaches the Linear head.</summary>
+    public CnnHead Head { get; init; } = CnnHead.GlobalAveragePool;
+
     /// <summary>Biases in the convolutions (PyTorch's default; usually dropped before BatchNorm).</summary>
     public bool ConvBias { get; init; } = true;
+}
+
+/// <summary>How a <see cref="Cnn{T}"/> turns its last feature map into the head's input.</summary>
+public enum CnnHead
+{
+    /// <summary>Mean of each channel: the head sees C features (translation-invariant, few parameters).</summary>
+    GlobalAveragePool,
+    /// <summary>The whole map (C·H·W features per image, NCHW order), as in the classic small MNIST nets.</summary>
+    Flatten,
 }
