@@ -6,7 +6,7 @@ public class MatMulTests
 {
     public static TheoryData<int, int, int> Shapes => new()
     {
-        { 1, 1, 1 }, { 5, 7, 3 }, { 6, 32, 256 }, { 7, 33, 257 }, { 97, 257, 300 }, { 200, 300, 513 }, { 31, 1000, 17 },
+        { 1, 1, 1 }, { 5, 7, 3 }, { 6, 32, 256 }, { 7, 33, 257 }, { 97, 257, 300 }, { 200, 300, 513 }, { 31, 1000, 17 }, { 16, 40, 9000 },
     };
 
     [Theory]
@@ -49,6 +49,27 @@ public class MatMulTests
             MatMul.Multiply<float>(a, b, one, m, n, k);
             Parallelism.MaxThreads = 4;
             MatMul.Multiply<float>(a, b, two, m, n, k);
+        }
+        finally { Parallelism.MaxThreads = saved; }
+        Assert.Equal(one, two);
+    }
+
+    [Fact]
+    public void LongKSplitResultBitsDoNotDependOnThreadCount()
+    {
+        var rng = new Rng(4);
+        int m = 32, n = 144, k = 25_000; // a conv weight gradient's shape: few tiles, long K
+        var a = Gaussian(rng, m * k);
+        var b = Gaussian(rng, k * n);
+        var one = new float[m * n];
+        var two = new float[m * n];
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            MatMul.Multiply<float>(a, b, one, m, n, k, transB: false);
+            Parallelism.MaxThreads = 3;
+            MatMul.Multiply<float>(a, b, two, m, n, k, transB: false);
         }
         finally { Parallelism.MaxThreads = saved; }
         Assert.Equal(one, two);

@@ -8,12 +8,14 @@ namespace Ruler.Nn;
 /// each. A task walks K in blocks of <see cref="Kc"/>: it packs its slice of op(A) into strips of <see cref="Mr"/>
 /// rows and its slice of op(B) into strips of <see cref="Nr"/> columns (zero-padded, so edges need no special
 /// kernel), then runs the 6×32 register-tiled micro-kernel over every strip pair. Packing absorbs the transposes,
-/// so one micro-kernel serves A·B, A·Bᵀ and Aᵀ·B. Each element of C is summed by one task in a fixed K order.
+/// so one micro-kernel serves A·B, A·Bᵀ and Aᵀ·B. Each element of C is summed by one task in a fixed K order
+/// (or, for long K with few tiles, from fixed K chunks added in order).
 /// </summary>
 internal static unsafe class MatMulF32
 {
     public const int Mr = 6, Nr = 32, Mc = 96, Nc = 256, Kc = 256;
     private const long SerialFlops = 1L << 21;
+    private const int KChunk = 4096, KSplitTiles = 4;
 
     [ThreadStatic] private static float[]? _packA;
     [ThreadStatic] private static float[]? _packB;
@@ -26,18 +28,43 @@ internal static unsafe class MatMulF32
             if (!accumulate) c[..(m * n)].Clear();
             return;
         }
-        int tilesM = (m + Mc - 1) / Mc, tilesN = (n + Nc - 1) / Nc;
+        int tilesM = (m + Mc - 1) / Mc, tilesN = (n + Nc - 1) / Nc, tiles = tilesM * tilesN;
+        bool parallel = !serial && (long)m * n * k >= SerialFlops && Parallelism.MaxThreads > 1;
+        // Few tiles but a long K (weight gradients: outC × ckk summed over every position of the batch): cut K into
+        // chunks of a fixed size, one partial product each, summed in chunk order. The cut depends only on the
+        // shape, never on the thread count, so the bits do not either.
+        int chunks = !serial && tiles < KSplitTiles && k >= 2 * KChunk ? (k + KChunk - 1) / KChunk : 1;
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = new Job((nint)pa, (nint)pb, (nint)pc, m, n, k, transA, transB, accumulate, tilesN);
-            if (serial || (long)m * n * k < SerialFlops || Parallelism.MaxThreads == 1 || tilesM * tilesN == 1)
-                for (int t = 0; t < tilesM * tilesN; t++) job.Run(t);
-            else
-                Parallel.For(0, tilesM * tilesN, Parallelism.Options, job.Run);
+            if (chunks == 1)
+            {
+                var job = new Job((nint)pa, (nint)pb, (nint)pc, m, n, k, transA, transB, accumulate, tilesN, 0, k);
+                if (parallel && tiles > 1) Parallel.For(0, tiles, Parallelism.Options, job.Run);
+                else for (int t = 0; t < tiles; t++) job.Run(t);
+                return;
+            }
+            var partial = new float[chunks * m * n];
+            fixed (float* pp = partial)
+            {
+                nint aa = (nint)pa, bb = (nint)pb, cp = (nint)pp;
+                void Chunk(int task)
+                {
+                    int chunk = task / tiles;
+                    var job = new Job(aa, bb, cp + chunk * m * n * sizeof(float), m, n, k, transA, transB, false, tilesN,
+                        chunk * KChunk, Math.Min(k, (chunk + 1) * KChunk));
+                    job.Run(task % tiles);
+                }
+                if (parallel) Parallel.For(0, chunks * tiles, Parallelism.Options, Chunk);
+                else for (int t = 0; t < chunks * tiles; t++) Chunk(t);
+            }
+            var sum = c[..(m * n)];
+            if (!accumulate) sum.Clear();
+            for (int chunk = 0; chunk < chunks; chunk++) VectorOps.Add<float>(sum, partial.AsSpan(chunk * m * n, m * n), sum);
         }
     }
 
-    private sealed class Job(nint a, nint b, nint c, int m, int n, int k, bool transA, bool transB, bool accumulate, int tilesN)
+    /// <summary>One tile of C over K range [kStart, kEnd); A and B strides come from the full m, n, k.</summary>
+    private sealed class Job(nint a, nint b, nint c, int m, int n, int k, bool transA, bool transB, bool accumulate, int tilesN, int kStart, int kEnd)
     {
         public void Run(int tile)
         {
@@ -47,12 +74,12 @@ internal static unsafe class MatMulF32
             var packB = _packB ??= GC.AllocateUninitializedArray<float>(Nc * Kc, pinned: true);
             fixed (float* ap = packA, bp = packB)
             {
-                for (int p0 = 0; p0 < k; p0 += Kc)
+                for (int p0 = kStart; p0 < kEnd; p0 += Kc)
                 {
-                    int kc = Math.Min(Kc, k - p0);
+                    int kc = Math.Min(Kc, kEnd - p0);
                     PackA((float*)a, ap, m, k, transA, i0, mc, p0, kc);
                     PackB((float*)b, bp, n, k, transB, j0, nc, p0, kc);
-                    bool add = accumulate || p0 > 0;
+                    bool add = accumulate || p0 > kStart;
                     for (int ir = 0; ir < mc; ir += Mr)
                     {
                         int rows = Math.Min(Mr, mc - ir);

@@ -34,6 +34,16 @@ internal static class VectorOps
         for (; i < x.Length; i++) y[i] += a * x[i];
     }
 
+    /// <summary>x[i] += a.</summary>
+    public static void AddScalar<T>(Span<T> x, T a) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (var va = new Vector<T>(a); i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(x[i..]) + va).CopyTo(x[i..]);
+        for (; i < x.Length; i++) x[i] += a;
+    }
+
     /// <summary>z[i] = x[i] + y[i].</summary>
     public static void Add<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
     {
