@@ -57,6 +57,17 @@ public class RngAndInitTests
     }
 
     [Fact]
+    public void KaimingUniformHasVarianceTwoOverFanInForRelu()
+    {
+        var rng = new Rng(11);
+        var w = new double[300 * 200];
+        Init.KaimingUniform<double>(w, fanIn: 200, rng);
+        double bound = Math.Sqrt(6.0 / 200);
+        Assert.All(w, v => Assert.InRange(v, -bound, bound));
+        Assert.InRange(w.Select(v => v * v).Average(), 0.97 * 2.0 / 200, 1.03 * 2.0 / 200);
+    }
+
+    [Fact]
     public void XavierUniformAndNormalHaveTheGlorotVariance()
     {
         var rng = new Rng(10);

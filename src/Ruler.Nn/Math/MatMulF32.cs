@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -43,7 +44,7 @@ internal static unsafe class MatMulF32
                 else for (int t = 0; t < tiles; t++) job.Run(t);
                 return;
             }
-            var partial = new float[chunks * m * n];
+            var partial = ArrayPool<float>.Shared.Rent(chunks * m * n);
             fixed (float* pp = partial)
             {
                 nint aa = (nint)pa, bb = (nint)pb, cp = (nint)pp;
@@ -60,6 +61,7 @@ internal static unsafe class MatMulF32
             var sum = c[..(m * n)];
             if (!accumulate) sum.Clear();
             for (int chunk = 0; chunk < chunks; chunk++) VectorOps.Add<float>(sum, partial.AsSpan(chunk * m * n, m * n), sum);
+            ArrayPool<float>.Shared.Return(partial);
         }
     }
 

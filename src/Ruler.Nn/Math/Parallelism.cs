@@ -7,15 +7,21 @@ namespace Ruler.Nn;
 public static class Parallelism
 {
     private static int _maxThreads = Environment.ProcessorCount;
+    private static ParallelOptions _options = new() { MaxDegreeOfParallelism = _maxThreads };
 
     /// <summary>Upper bound on worker threads per kernel call (default: the processor count).</summary>
     public static int MaxThreads
     {
         get => _maxThreads;
-        set => _maxThreads = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be >= 1.");
+        set
+        {
+            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be >= 1.");
+            _maxThreads = value;
+            _options = new ParallelOptions { MaxDegreeOfParallelism = value };
+        }
     }
 
-    internal static ParallelOptions Options => new() { MaxDegreeOfParallelism = _maxThreads };
+    internal static ParallelOptions Options => _options;
 
     /// <summary>Runs body(i) for i in [0, count): in parallel when there is more than one task and more than one thread allowed.</summary>
     internal static void For(int count, Action<int> body)
