@@ -13,6 +13,9 @@ public class RecorderTests
         Assert.Equal(1 + 6, r[Recorder.StreamRms].Count);
         Assert.Equal(6, r[Recorder.UpdateRatio].Count);
         Assert.All(r[Recorder.UpdateRatio], v => Assert.True(v > 0 && double.IsFinite(v)));
+        // ‖F‖/‖x‖ = RMS(F)/RMS(x) (same element count), x being the stream entering the block.
+        for (int l = 0; l < 6; l++)
+            Assert.Equal(r[Recorder.BranchRms][l] / r[Recorder.StreamRms][l], r[Recorder.UpdateRatio][l], 10);
         var w2 = model.NamedParameters.First(p => p.Name == "h.2.mlp.proj.weight").Parameter;
         Assert.Equal(Recorder.Norm<double>(w2.Grad), r[Recorder.GradPrefix + "h.2.mlp.proj.weight"].Single(), 12);
         Assert.Empty(r[Recorder.SumRms]);

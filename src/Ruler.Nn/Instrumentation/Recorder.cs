@@ -13,6 +13,9 @@ public sealed class Recorder
     /// <summary>‖F(x)‖/‖x‖ of each residual block, x the stream entering it (Frobenius norms over the batch).</summary>
     public const string UpdateRatio = "update.ratio";
 
+    /// <summary>RMS of the branch output F(·) of each residual block.</summary>
+    public const string BranchRms = "branch.rms";
+
     /// <summary>RMS of x + F(x) before the norm in each Post-norm block.</summary>
     public const string SumRms = "sum.rms";
 

@@ -39,7 +39,7 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
     /// <summary>The residual branch.</summary>
     public Sublayer<T> F { get; }
 
-    /// <summary>Receives <see cref="Recorder.StreamRms"/>, <see cref="Recorder.UpdateRatio"/> and (Post) <see cref="Recorder.SumRms"/> when set.</summary>
+    /// <summary>Receives <see cref="Recorder.StreamRms"/> (of the output), <see cref="Recorder.UpdateRatio"/>, <see cref="Recorder.BranchRms"/> and (Post) <see cref="Recorder.SumRms"/> when set.</summary>
     public Recorder? Recorder { get; set; }
 
     /// <inheritdoc />
@@ -72,7 +72,9 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
         if (Recorder is { } r)
         {
             double xNorm = Recorder.Norm<T>(x);
-            r.Add(Recorder.UpdateRatio, xNorm > 0 ? Recorder.Norm<T>(f) / xNorm : double.PositiveInfinity);
+            double fNorm = Recorder.Norm<T>(f);
+            r.Add(Recorder.UpdateRatio, xNorm > 0 ? fNorm / xNorm : double.PositiveInfinity);
+            r.Add(Recorder.BranchRms, fNorm / Math.Sqrt(f.Length));
             if (Placement == NormPlacement.Post) r.Add(Recorder.SumRms, Recorder.Rms<T>(sum));
             r.Add(Recorder.StreamRms, Recorder.Rms<T>(y));
         }
