@@ -1,3 +1,5 @@
+using Ruler;
+
 namespace Ruler.Nn.Tests;
 
 /// <summary>Every layer's hand-written backward against central finite differences in float64 (see <see cref="GradCheck"/>).</summary>
@@ -280,6 +282,23 @@ public class LayerGradientTests
         Loss();
         GradCheck.Check("x", x, (double[])slot.Backward(g).Clone(), Loss);
         foreach (var (name, p) in slot.NamedParameters) GradCheck.Check(name, p.Value, p.Grad, Loss);
+    }
+
+    [Fact]
+    public void SlotAroundACallerBuiltNormalizerUsesItAsIs()
+    {
+        var rng = new Rng(14);
+        var bn = new BatchNorm<double>(3, eps: 1e-3, momentum: 0.5, layout: ChannelLayout.ChannelsLast);
+        var slot = NormSlot<double>.From("bn", bn, 4);
+        Assert.Equal(NormKind.BatchNorm, slot.Kind);
+        Assert.Same(bn, slot.Normalizer);
+        int[] shape = [2, 2, 2, 3];
+        var x = GradCheck.Gaussian(rng, 24, 2);
+        var g = GradCheck.Gaussian(rng, 24);
+        double Loss() => GradCheck.Dot(g, slot.Forward(x, shape));
+        Loss();
+        GradCheck.Check("x", x, (double[])slot.Backward(g).Clone(), Loss);
+        Assert.Equal(["bn.weight", "bn.bias"], slot.NamedParameters.Select(p => p.Name));
     }
 
     [Fact]

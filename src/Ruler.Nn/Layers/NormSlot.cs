@@ -62,6 +62,26 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         };
     }
 
+    /// <summary>A slot around a normalizer built by the caller (any eps, momentum, affine choice), for activations of the given rank (2: tokens, 4: images).</summary>
+    /// <param name="name">Prefix of its parameters' names.</param>
+    /// <param name="normalizer">One of the Ruler library's normalizers.</param>
+    /// <param name="rank">Rank of the shapes <see cref="Forward"/> will get.</param>
+    public static NormSlot<T> From(string name, Normalizer<T> normalizer, int rank)
+    {
+        if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "NormSlot: rank must be >= 1.");
+        var kind = normalizer switch
+        {
+            LayerNorm<T> => NormKind.LayerNorm,
+            RmsNorm<T> => NormKind.RmsNorm,
+            GroupNorm<T> => NormKind.GroupNorm,
+            InstanceNorm<T> => NormKind.InstanceNorm,
+            BatchNorm<T> => NormKind.BatchNorm,
+            DynamicTanh<T> => NormKind.DyT,
+            _ => throw new ArgumentException($"NormSlot: unknown normalizer {normalizer.GetType().Name}.", nameof(normalizer)),
+        };
+        return new(name, kind, normalizer, null, rank);
+    }
+
     /// <summary>Prefix of its parameters' names.</summary>
     public string Name { get; }
 
