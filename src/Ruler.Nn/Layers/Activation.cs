@@ -125,7 +125,7 @@ public sealed class Gelu<T> : Activation<T> where T : unmanaged, IFloatingPointI
         for (; i <= x.Length - 8; i += 8)
         {
             var v = Vector256.Create(x.Slice(i, 8));
-            var e = Vector256.Exp(scale2 * (v + cubic * v * v * v));
+            var e = VectorExp.Exp(scale2 * (v + cubic * v * v * v));
             var t = one - two / (e + one);
             t.CopyTo(th.Slice(i, 8));
             (half * v * (one + t)).CopyTo(y.Slice(i, 8));

@@ -41,7 +41,7 @@ internal static class VectorOps
             var acc = Vector256<float>.Zero;
             for (; i <= r.Length - 8; i += 8)
             {
-                var e = Vector256.Exp((Vector256.Create(r.Slice(i, 8)) - vm) * vs);
+                var e = VectorExp.Exp((Vector256.Create(r.Slice(i, 8)) - vm) * vs);
                 e.CopyTo(r.Slice(i, 8));
                 acc += e;
             }
