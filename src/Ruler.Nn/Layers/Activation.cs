@@ -46,7 +46,11 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     {
         _x = x;
         var y = Ensure(ref _y, x.Length);
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+                Vector.Max(new Vector<T>(x.AsSpan(i)), Vector<T>.Zero).CopyTo(y.AsSpan(i));
+        for (; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : T.Zero;
         return y;
     }
 
@@ -55,7 +59,14 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     {
         var x = Saved;
         var dx = Ensure(ref _dx, x.Length);
-        for (int i = 0; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dy[i] : T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var positive = Vector.GreaterThan(new Vector<T>(x.AsSpan(i)), Vector<T>.Zero);
+                Vector.ConditionalSelect(positive, new Vector<T>(dy.AsSpan(i)), Vector<T>.Zero).CopyTo(dx.AsSpan(i));
+            }
+        for (; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dy[i] : T.Zero;
         return dx;
     }
 }
