@@ -5,10 +5,10 @@ using System.Runtime.Intrinsics;
 namespace Ruler.Nn;
 
 /// <summary>
-/// The float32 GEMM (BLIS/GotoBLAS structure). C is cut into tiles of <see cref="Mc"/>×<see cref="Nc"/>, one task
-/// each. A task walks K in blocks of <see cref="Kc"/>: it packs its slice of op(A) into strips of <see cref="Mr"/>
-/// rows and its slice of op(B) into strips of <see cref="Nr"/> columns (zero-padded, so edges need no special
-/// kernel), then runs the 6×32 register-tiled micro-kernel over every strip pair. Packing absorbs the transposes,
+/// The float32 GEMM (BLIS/GotoBLAS structure). op(B) is packed once per call into strips of <see cref="Nr"/>
+/// columns per K block of <see cref="Kc"/> (zero-padded, so edges need no special kernel). C is cut into tiles of
+/// <see cref="Mc"/>×<see cref="Nc"/>, one task each; a task walks the K blocks, packs its slice of op(A) into
+/// strips of <see cref="Mr"/> rows and runs the 6×32 register-tiled micro-kernel over every strip pair. Packing absorbs the transposes,
 /// so one micro-kernel serves A·B, A·Bᵀ and Aᵀ·B. Each element of C is summed by one task in a fixed K order
 /// (or, for long K with few tiles, from fixed K chunks added in order).
 /// </summary>
@@ -19,7 +19,6 @@ internal static unsafe class MatMulF32
     private const int KChunk = 4096, KSplitTiles = 4;
 
     [ThreadStatic] private static float[]? _packA;
-    [ThreadStatic] private static float[]? _packB;
 
     public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k,
         bool transA, bool transB, bool accumulate, bool serial)
@@ -35,52 +34,69 @@ internal static unsafe class MatMulF32
         // chunks of a fixed size, one partial product each, summed in chunk order. The cut depends only on the
         // shape, never on the thread count, so the bits do not either.
         int chunks = !serial && tiles < KSplitTiles && k >= 2 * KChunk ? (k + KChunk - 1) / KChunk : 1;
-        fixed (float* pa = a, pb = b, pc = c)
+        // op(B) is packed once, whole (every K block, every column strip), and shared by all tiles: each row tile
+        // would otherwise repack the same panel.
+        int nPad = (n + Nr - 1) / Nr * Nr, blocks = (k + Kc - 1) / Kc;
+        var packedB = ArrayPool<float>.Shared.Rent(k * nPad);
+        fixed (float* pa = a, pb = b, pc = c, pk = packedB)
         {
+            nint aa = (nint)pa, bb = (nint)pb, cc = (nint)pc, kk = (nint)pk;
+            void Pack(int block)
+            {
+                int p0 = block * Kc;
+                PackB((float*)bb, (float*)kk + (long)p0 * nPad, n, k, transB, 0, n, p0, Math.Min(Kc, k - p0));
+            }
+            if (parallel && blocks > 1) Parallel.For(0, blocks, Parallelism.Options, Pack);
+            else for (int p = 0; p < blocks; p++) Pack(p);
             if (chunks == 1)
             {
-                var job = new Job((nint)pa, (nint)pb, (nint)pc, m, n, k, transA, transB, accumulate, tilesN, 0, k);
+                var job = new Job(aa, kk, cc, m, n, k, nPad, transA, accumulate, tilesN, 0, k);
                 if (parallel && tiles > 1) Parallel.For(0, tiles, Parallelism.Options, job.Run);
                 else for (int t = 0; t < tiles; t++) job.Run(t);
-                return;
             }
-            var partial = ArrayPool<float>.Shared.Rent(chunks * m * n);
-            fixed (float* pp = partial)
+            else
             {
-                nint aa = (nint)pa, bb = (nint)pb, cp = (nint)pp;
-                void Chunk(int task)
+                var partial = ArrayPool<float>.Shared.Rent(chunks * m * n);
+                fixed (float* pp = partial)
                 {
-                    int chunk = task / tiles;
-                    var job = new Job(aa, bb, cp + chunk * m * n * sizeof(float), m, n, k, transA, transB, false, tilesN,
-                        chunk * KChunk, Math.Min(k, (chunk + 1) * KChunk));
-                    job.Run(task % tiles);
+                    nint cp = (nint)pp;
+                    void Chunk(int task)
+                    {
+                        int chunk = task / tiles;
+                        var job = new Job(aa, kk, cp + chunk * m * n * sizeof(float), m, n, k, nPad, transA, false, tilesN,
+                            chunk * KChunk, Math.Min(k, (chunk + 1) * KChunk));
+                        job.Run(task % tiles);
+                    }
+                    if (parallel) Parallel.For(0, chunks * tiles, Parallelism.Options, Chunk);
+                    else for (int t = 0; t < chunks * tiles; t++) Chunk(t);
                 }
-                if (parallel) Parallel.For(0, chunks * tiles, Parallelism.Options, Chunk);
-                else for (int t = 0; t < chunks * tiles; t++) Chunk(t);
+                var sum = c[..(m * n)];
+                if (!accumulate) sum.Clear();
+                for (int chunk = 0; chunk < chunks; chunk++) VectorOps.Add<float>(sum, partial.AsSpan(chunk * m * n, m * n), sum);
+                ArrayPool<float>.Shared.Return(partial);
             }
-            var sum = c[..(m * n)];
-            if (!accumulate) sum.Clear();
-            for (int chunk = 0; chunk < chunks; chunk++) VectorOps.Add<float>(sum, partial.AsSpan(chunk * m * n, m * n), sum);
-            ArrayPool<float>.Shared.Return(partial);
         }
+        ArrayPool<float>.Shared.Return(packedB);
     }
 
-    /// <summary>One tile of C over K range [kStart, kEnd); A and B strides come from the full m, n, k.</summary>
-    private sealed class Job(nint a, nint b, nint c, int m, int n, int k, bool transA, bool transB, bool accumulate, int tilesN, int kStart, int kEnd)
+    /// <summary>
+    /// One tile of C over K range [kStart, kEnd) (a multiple of <see cref="Kc"/> from 0). A's strides come from the
+    /// full m, k; B is the shared packed panel: K block p0 at p0·nPad, column strip j at j·kc inside it.
+    /// </summary>
+    private sealed class Job(nint a, nint packedB, nint c, int m, int n, int k, int nPad, bool transA, bool accumulate, int tilesN, int kStart, int kEnd)
     {
         public void Run(int tile)
         {
             int i0 = tile / tilesN * Mc, j0 = tile % tilesN * Nc;
             int mc = Math.Min(Mc, m - i0), nc = Math.Min(Nc, n - j0);
             var packA = _packA ??= GC.AllocateUninitializedArray<float>(Mc * Kc, pinned: true);
-            var packB = _packB ??= GC.AllocateUninitializedArray<float>(Nc * Kc, pinned: true);
-            fixed (float* ap = packA, bp = packB)
+            fixed (float* ap = packA)
             {
                 for (int p0 = kStart; p0 < kEnd; p0 += Kc)
                 {
                     int kc = Math.Min(Kc, kEnd - p0);
                     PackA((float*)a, ap, m, k, transA, i0, mc, p0, kc);
-                    PackB((float*)b, bp, n, k, transB, j0, nc, p0, kc);
+                    float* bp = (float*)packedB + (long)p0 * nPad + (long)j0 * kc;
                     bool add = accumulate || p0 > kStart;
                     for (int ir = 0; ir < mc; ir += Mr)
                     {
