@@ -6,7 +6,6 @@ public sealed class Mlp<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly Parameter<T>[] _parameters;
     private readonly Dropout<T>? _dropout;
-    private int _rows;
 
     /// <summary>Creates fc ("name.fc") and proj ("name.proj") with PyTorch's default init.</summary>
     public Mlp(string name, int dim, int hidden, ActivationKind activation, Rng rng, bool bias = true, double dropout = 0, ulong dropoutSeed = 0)
@@ -47,8 +46,8 @@ public sealed class Mlp<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee
     /// <inheritdoc />
     public override T[] Forward(T[] x, int batch, int time)
     {
-        _rows = batch * time;
-        var y = Proj.Forward(Act.Forward(Fc.Forward(x, _rows)), _rows);
+        int rows = batch * time;
+        var y = Proj.Forward(Act.Forward(Fc.Forward(x, rows)), rows);
         return _dropout is null ? y : _dropout.Forward(y);
     }
 

@@ -19,7 +19,6 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
 {
     private readonly Parameter<T>[] _parameters;
     private T[]? _sum, _dx;
-    private int _rows;
 
     /// <summary>Creates the block; the norm slot must be a token slot of F's width.</summary>
     public ResidualBlock(NormPlacement placement, NormSlot<T> norm, Sublayer<T> f)
@@ -63,8 +62,7 @@ public sealed class ResidualBlock<T> : Layer<T> where T : unmanaged, IFloatingPo
     /// <summary>The block's output for x of shape (batch, time, dim).</summary>
     public T[] Forward(T[] x, int batch, int time)
     {
-        _rows = batch * time;
-        int[] shape = [_rows, F.Dim];
+        int[] shape = [batch * time, F.Dim];
         var sum = Ensure(ref _sum, x.Length);
         var f = Placement == NormPlacement.Pre ? F.Forward(Norm.Forward(x, shape), batch, time) : F.Forward(x, batch, time);
         VectorOps.Add<T>(x, f, sum);
