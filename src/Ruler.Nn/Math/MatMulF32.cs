@@ -7,8 +7,9 @@ namespace Ruler.Nn;
 /// <summary>
 /// The float32 GEMM (BLIS/GotoBLAS structure). op(B) is packed once per call into strips of <see cref="Nr"/>
 /// columns per K block of <see cref="Kc"/> (zero-padded, so edges need no special kernel). C is cut into tiles of
-/// <see cref="Mc"/>×<see cref="Nc"/>, one task each; a task walks the K blocks, packs its slice of op(A) into
-/// strips of <see cref="Mr"/> rows and runs the 6×32 register-tiled micro-kernel over every strip pair. Packing absorbs the transposes,
+/// <see cref="Mc"/>×<see cref="Nc"/>, one task each; a task walks the K blocks and runs the 6×32 register-tiled
+/// micro-kernel over every (<see cref="Mr"/>-row strip of op(A), B strip) pair. The kernel broadcasts A's values
+/// straight from A (as stored, or transposed), so only a last partial strip of A is packed. Packing absorbs the transposes,
 /// so one micro-kernel serves A·B, A·Bᵀ and Aᵀ·B. Each element of C is summed by one task in a fixed K order
 /// (or, for long K with few tiles, from fixed K chunks added in order).
 /// </summary>
@@ -95,7 +96,11 @@ internal static unsafe class MatMulF32
                 for (int p0 = kStart; p0 < kEnd; p0 += Kc)
                 {
                     int kc = Math.Min(Kc, kEnd - p0);
-                    PackA((float*)a, ap, m, k, transA, i0, mc, p0, kc);
+                    // Full strips of A are read in place: row-major A as 6 row streams (element (r, p) at r·k + p), Aᵀ as
+                    // one stream of 6 adjacent values per p (at p·m + r). Only a last partial strip is packed
+                    // (row-major, zero rows), so the kernel never reads outside A.
+                    int partial = mc / Mr * Mr;
+                    if (partial < mc) PackA((float*)a, ap + partial * kc, m, k, transA, i0 + partial, mc - partial, p0, kc);
                     float* bp = (float*)packedB + (long)p0 * nPad + (long)j0 * kc;
                     bool add = accumulate || p0 > kStart;
                     for (int ir = 0; ir < mc; ir += Mr)
@@ -105,7 +110,9 @@ internal static unsafe class MatMulF32
                         {
                             int cols = Math.Min(Nr, nc - jr);
                             float* ct = (float*)c + (long)(i0 + ir) * n + j0 + jr;
-                            Kernel(ap + ir * kc, bp + jr * kc, kc, ct, n, rows, cols, add);
+                            if (rows < Mr) Kernel<RowMajor>(ap + ir * kc, kc, bp + jr * kc, kc, ct, n, rows, cols, add);
+                            else if (transA) Kernel<ColumnMajor>((float*)a + (long)p0 * m + i0 + ir, m, bp + jr * kc, kc, ct, n, rows, cols, add);
+                            else Kernel<RowMajor>((float*)a + (long)(i0 + ir) * k + p0, k, bp + jr * kc, kc, ct, n, rows, cols, add);
                         }
                     }
                 }
@@ -113,23 +120,24 @@ internal static unsafe class MatMulF32
         }
     }
 
-    /// <summary>Strip s holds rows [s·Mr, s·Mr+Mr) of the block, k-major: dst[(s·kc + p)·Mr + r].</summary>
+    /// <summary>Rows [i0, i0 + mc) of op(A) over k [p0, p0 + kc), row-major dst[r·kc + p], zero rows up to a multiple of Mr.</summary>
     private static void PackA(float* a, float* dst, int m, int k, bool transA, int i0, int mc, int p0, int kc)
     {
-        for (int s = 0; s < mc; s += Mr)
+        if (transA)
         {
-            int rows = Math.Min(Mr, mc - s);
-            float* d = dst + s * kc;
-            for (int p = 0; p < kc; p++, d += Mr)
+            // Aᵀ is stored k×m: walk k outside so each read run is contiguous along m.
+            for (int p = 0; p < kc; p++)
             {
-                for (int r = 0; r < rows; r++)
-                {
-                    long i = i0 + s + r, q = p0 + p;
-                    d[r] = transA ? a[q * m + i] : a[i * k + q];
-                }
-                for (int r = rows; r < Mr; r++) d[r] = 0;
+                float* src = a + (long)(p0 + p) * m + i0;
+                for (int r = 0; r < mc; r++) dst[r * kc + p] = src[r];
             }
         }
+        else
+        {
+            for (int r = 0; r < mc; r++) new ReadOnlySpan<float>(a + (long)(i0 + r) * k + p0, kc).CopyTo(new Span<float>(dst + r * kc, kc));
+        }
+        int padded = (mc + Mr - 1) / Mr * Mr;
+        new Span<float>(dst + mc * kc, (padded - mc) * kc).Clear();
     }
 
     /// <summary>Strip s holds columns [s·Nr, s·Nr+Nr) of the block, k-major: dst[(s·kc + p)·Nr + q].</summary>
@@ -173,39 +181,61 @@ internal static unsafe class MatMulF32
         }
     }
 
-    /// <summary>C[rows×cols] (+)= Apanel(Mr×kc)·Bpanel(kc×Nr), accumulated in registers.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    /// <summary>How the micro-kernel walks A: the JIT specializes each kernel per layout, so the strides fold to constants.</summary>
+    private interface IALayout
     {
-        if (Vector512.IsHardwareAccelerated) Kernel512(a, b, kc, c, ldc, rows, cols, add);
+        static abstract nint RowStride(nint lda);
+        static abstract nint KStride(nint lda);
+    }
+
+    /// <summary>Element (r, p) at r·lda + p.</summary>
+    private readonly struct RowMajor : IALayout
+    {
+        public static nint RowStride(nint lda) => lda;
+        public static nint KStride(nint lda) => 1;
+    }
+
+    /// <summary>Element (r, p) at r + p·lda (A stored transposed).</summary>
+    private readonly struct ColumnMajor : IALayout
+    {
+        public static nint RowStride(nint lda) => 1;
+        public static nint KStride(nint lda) => lda;
+    }
+
+    /// <summary>C[rows×cols] (+)= A(Mr×kc, walked as <typeparamref name="TA"/> says)·Bpanel(kc×Nr), accumulated in registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
+    {
+        if (Vector512.IsHardwareAccelerated) Kernel512<TA>(a, lda, b, kc, c, ldc, rows, cols, add);
         else if (Vector256.IsHardwareAccelerated)
         {
-            Kernel256(a, b, kc, c, ldc, rows, Math.Min(cols, 16), add);
-            if (cols > 16) Kernel256(a, b + 16, kc, c + 16, ldc, rows, cols - 16, add);
+            Kernel256<TA>(a, lda, b, kc, c, ldc, rows, Math.Min(cols, 16), add);
+            if (cols > 16) Kernel256<TA>(a, lda, b + 16, kc, c + 16, ldc, rows, cols - 16, add);
         }
-        else KernelScalar(a, b, kc, c, ldc, rows, cols, add);
+        else KernelScalar<TA>(a, lda, b, kc, c, ldc, rows, cols, add);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    private static void Kernel512<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
     {
+        nint rs = TA.RowStride(lda), ps = TA.KStride(lda);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+        for (int p = 0; p < kc; p++, a += ps, b += Nr)
         {
             var b0 = Vector512.Load(b);
             var b1 = Vector512.Load(b + 16);
             var x = Vector512.Create(a[0]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]);
+            x = Vector512.Create(a[1 * rs]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]);
+            x = Vector512.Create(a[2 * rs]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]);
+            x = Vector512.Create(a[3 * rs]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]);
+            x = Vector512.Create(a[4 * rs]);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]);
+            x = Vector512.Create(a[5 * rs]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
         }
         if (rows == Mr && cols == Nr)
@@ -234,25 +264,26 @@ internal static unsafe class MatMulF32
 
     /// <summary>The AVX2 form: a 6×16 tile (12 accumulators of 8 lanes) over one half of the packed 32-wide strip.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    private static void Kernel256<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
     {
+        nint rs = TA.RowStride(lda), ps = TA.KStride(lda);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+        for (int p = 0; p < kc; p++, a += ps, b += Nr)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
             var x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a[1]);
+            x = Vector256.Create(a[1 * rs]);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a[2]);
+            x = Vector256.Create(a[2 * rs]);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a[3]);
+            x = Vector256.Create(a[3 * rs]);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a[4]);
+            x = Vector256.Create(a[4 * rs]);
             c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a[5]);
+            x = Vector256.Create(a[5 * rs]);
             c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
         }
         float* t = stackalloc float[Mr * 16];
@@ -263,13 +294,14 @@ internal static unsafe class MatMulF32
                 c[r * ldc + q] = add ? c[r * ldc + q] + t[r * 16 + q] : t[r * 16 + q];
     }
 
-    private static void KernelScalar(float* a, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+    private static void KernelScalar<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
     {
+        nint rs = TA.RowStride(lda), ps = TA.KStride(lda);
         float* t = stackalloc float[Mr * Nr];
         new Span<float>(t, Mr * Nr).Clear();
-        for (int p = 0; p < kc; p++, a += Mr, b += Nr)
+        for (int p = 0; p < kc; p++, a += ps, b += Nr)
             for (int r = 0; r < Mr; r++)
-                for (int q = 0; q < Nr; q++) t[r * Nr + q] = MathF.FusedMultiplyAdd(a[r], b[q], t[r * Nr + q]);
+                for (int q = 0; q < Nr; q++) t[r * Nr + q] = MathF.FusedMultiplyAdd(a[r * rs], b[q], t[r * Nr + q]);
         StorePartial(t, c, ldc, rows, cols, add);
     }
 
