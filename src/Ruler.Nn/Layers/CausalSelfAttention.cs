@@ -119,11 +119,8 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
             // Softmax backward, scale folded in: dS[t,u] = P[t,u]·(dP[t,u] − Σ_w P[t,w]·dP[t,w])/√hs (0 where P is 0).
             for (int t = 0; t < time; t++)
             {
-                var pr = p.Slice(t * time, time);
                 var dr = dp.Slice(t * time, time);
-                T weighted = T.Zero;
-                for (int u = 0; u <= t; u++) weighted += pr[u] * dr[u];
-                for (int u = 0; u <= t; u++) dr[u] = pr[u] * (dr[u] - weighted) * scale;
+                VectorOps.SoftmaxBackward<T>(p.Slice(t * time, t + 1), dr[..(t + 1)], scale);
                 dr[(t + 1)..].Clear();
             }
             // S = q·kᵀ: dq = dS·k, dk = dSᵀ·q.
