@@ -11,7 +11,7 @@ namespace Ruler.Nn.Tests;
 public class SimdFallbackTests
 {
     private const string KernelTests =
-        "FullyQualifiedName~MatMulTests|FullyQualifiedName~VectorExpTests|FullyQualifiedName~Gelu|FullyQualifiedName~FloatAttention|FullyQualifiedName~Causality|FullyQualifiedName~Activations";
+        "FullyQualifiedName~MatMulTests|FullyQualifiedName~VectorExpTests|FullyQualifiedName~VectorOpsTests|FullyQualifiedName~Gelu|FullyQualifiedName~FloatAttention|FullyQualifiedName~Causality|FullyQualifiedName~Activations";
 
     [Theory]
     [InlineData("DOTNET_EnableAVX512")]
