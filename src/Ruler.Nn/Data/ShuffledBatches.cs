@@ -6,7 +6,7 @@ namespace Ruler.Nn.Data;
 /// </summary>
 public sealed class ShuffledBatches
 {
-    private readonly SplitMix64 _rng;
+    private readonly Rng _rng;
 
     /// <summary>Creates the sampler.</summary>
     /// <param name="count">Number of examples (&gt; 0).</param>
@@ -18,7 +18,7 @@ public sealed class ShuffledBatches
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         Count = count;
         BatchSize = batchSize;
-        _rng = new SplitMix64(seed);
+        _rng = new Rng(seed);
     }
 
     /// <summary>Number of examples.</summary>

@@ -7,7 +7,7 @@ namespace Ruler.Nn.Data;
 public sealed class TokenWindowSampler
 {
     private readonly int[] _tokens;
-    private readonly SplitMix64 _rng;
+    private readonly Rng _rng;
 
     /// <summary>Creates the sampler.</summary>
     /// <param name="tokens">The token stream (at least <paramref name="context"/> + 1 long).</param>
@@ -24,7 +24,7 @@ public sealed class TokenWindowSampler
         _tokens = tokens;
         BatchSize = batchSize;
         Context = context;
-        _rng = new SplitMix64(seed);
+        _rng = new Rng(seed);
     }
 
     /// <summary>Windows per batch B.</summary>

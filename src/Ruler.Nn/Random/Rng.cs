@@ -54,6 +54,17 @@ public sealed class Rng
         }
     }
 
+    /// <summary>Shuffles <paramref name="items"/> in place with Fisher–Yates: every permutation equally likely.</summary>
+    /// <param name="items">The items to permute.</param>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
     /// <summary>Standard normal N(0, 1) by Box–Muller; the second deviate of each pair is kept for the next call.</summary>
     public double NextGaussian()
     {
