@@ -10,7 +10,7 @@ internal static class MatMulBench
     {
         foreach (int threads in new[] { 1, 2 })
         {
-            Parallelism.MaxThreads = threads;
+            RulerParallelism.MaxThreads = threads;
             foreach (int size in new[] { 128, 256, 512 })
             {
                 var rng = new Random(1);

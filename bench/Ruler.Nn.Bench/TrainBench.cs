@@ -15,7 +15,7 @@ internal static class TrainBench
         var config = new TransformerConfig(corpus.Tokenizer.VocabSize, time, Layers: 4, Dim: 128, Heads: 4) { Norm = norm };
         foreach (int threads in new[] { 1, 2 })
         {
-            Parallelism.MaxThreads = threads;
+            RulerParallelism.MaxThreads = threads;
             var model = new CharTransformer<float>(config, seed: 1);
             var opt = new AdamW<float>(model.Parameters, 1e-3);
             var sampler = new TokenWindowSampler(corpus.Train, batch, time, seed: 2);
@@ -43,7 +43,7 @@ internal static class TrainBench
         var config = new CnnConfig([16, 32, 32, 64]) { Norm = norm, PoolAfter = [0, 2], ConvBias = norm == NormKind.None };
         foreach (int threads in new[] { 1, 2 })
         {
-            Parallelism.MaxThreads = threads;
+            RulerParallelism.MaxThreads = threads;
             var model = new Cnn<float>(config, seed: 1);
             var opt = new AdamW<float>(model.Parameters, 1e-3);
             var batches = new ShuffledBatches(train.Count, batch, seed: 3).NextEpoch();

@@ -5,13 +5,13 @@ public class DeterminismTests
 {
     private static float[][] RunWithThreads(int threads, Func<IReadOnlyList<Parameter<float>>> step)
     {
-        int saved = Parallelism.MaxThreads;
+        int saved = RulerParallelism.MaxThreads;
         try
         {
-            Parallelism.MaxThreads = threads;
+            RulerParallelism.MaxThreads = threads;
             return [.. step().Select(p => (float[])p.Grad.Clone())];
         }
-        finally { Parallelism.MaxThreads = saved; }
+        finally { RulerParallelism.MaxThreads = saved; }
     }
 
     [Fact]

@@ -42,15 +42,15 @@ public class MatMulTests
         var b = Gaussian(rng, k * n);
         var one = new float[m * n];
         var two = new float[m * n];
-        int saved = Parallelism.MaxThreads;
+        int saved = RulerParallelism.MaxThreads;
         try
         {
-            Parallelism.MaxThreads = 1;
+            RulerParallelism.MaxThreads = 1;
             MatMul.Multiply<float>(a, b, one, m, n, k);
-            Parallelism.MaxThreads = 4;
+            RulerParallelism.MaxThreads = 4;
             MatMul.Multiply<float>(a, b, two, m, n, k);
         }
-        finally { Parallelism.MaxThreads = saved; }
+        finally { RulerParallelism.MaxThreads = saved; }
         Assert.Equal(one, two);
     }
 
@@ -63,15 +63,15 @@ public class MatMulTests
         var b = Gaussian(rng, k * n);
         var one = new float[m * n];
         var two = new float[m * n];
-        int saved = Parallelism.MaxThreads;
+        int saved = RulerParallelism.MaxThreads;
         try
         {
-            Parallelism.MaxThreads = 1;
+            RulerParallelism.MaxThreads = 1;
             MatMul.Multiply<float>(a, b, one, m, n, k, transB: false);
-            Parallelism.MaxThreads = 3;
+            RulerParallelism.MaxThreads = 3;
             MatMul.Multiply<float>(a, b, two, m, n, k, transB: false);
         }
-        finally { Parallelism.MaxThreads = saved; }
+        finally { RulerParallelism.MaxThreads = saved; }
         Assert.Equal(one, two);
     }
 

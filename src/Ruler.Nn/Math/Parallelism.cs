@@ -1,32 +1,31 @@
 namespace Ruler.Nn;
 
 /// <summary>
-/// How many threads the engine's kernels may use. Results never depend on it: every output element is computed by
-/// one thread in a fixed order, so 1 and N threads give the same bits.
+/// The engine's parallel loops, bounded by the one thread knob of the whole system,
+/// <see cref="RulerParallelism.MaxThreads"/> (which also bounds the normalization kernels). Results never depend on
+/// it: every output element is computed by one thread in a fixed order, so 1 and N threads give the same bits.
 /// </summary>
-public static class Parallelism
+internal static class Parallelism
 {
-    private static int _maxThreads = Environment.ProcessorCount;
-    private static ParallelOptions _options = new() { MaxDegreeOfParallelism = _maxThreads };
+    private static ParallelOptions _options = new() { MaxDegreeOfParallelism = RulerParallelism.MaxThreads };
 
-    /// <summary>Upper bound on worker threads per kernel call (default: the processor count).</summary>
-    public static int MaxThreads
+    public static int MaxThreads => RulerParallelism.MaxThreads;
+
+    public static ParallelOptions Options
     {
-        get => _maxThreads;
-        set
+        get
         {
-            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "MaxThreads must be >= 1.");
-            _maxThreads = value;
-            _options = new ParallelOptions { MaxDegreeOfParallelism = value };
+            var options = _options;
+            if (options.MaxDegreeOfParallelism != RulerParallelism.MaxThreads)
+                _options = options = new ParallelOptions { MaxDegreeOfParallelism = RulerParallelism.MaxThreads };
+            return options;
         }
     }
 
-    internal static ParallelOptions Options => _options;
-
     /// <summary>Runs body(i) for i in [0, count): in parallel when there is more than one task and more than one thread allowed.</summary>
-    internal static void For(int count, Action<int> body)
+    public static void For(int count, Action<int> body)
     {
-        if (count <= 1 || _maxThreads == 1)
+        if (count <= 1 || MaxThreads == 1)
         {
             for (int i = 0; i < count; i++) body(i);
             return;
