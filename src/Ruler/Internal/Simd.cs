@@ -94,17 +94,21 @@ internal static unsafe class Simd
         Run<T, ApplyColumnsLoop<T>>(ref loop, n);
     }
 
-    /// <summary>acc += x − shift, per element, in float64.</summary>
-    public static void ColumnsShifted<T>(T* x, double* shift, double* acc, int n) where T : unmanaged
+    /// <summary>
+    /// Column sums over <paramref name="rows"/> rows <paramref name="stride"/> elements apart: for every column
+    /// j &lt; n, acc[j] = Σ (x[r, j] − shift[j]) in float64 (overwritten). A block of columns is summed down the rows
+    /// in registers, so nothing but the result is stored.
+    /// </summary>
+    public static void ColumnsShifted<T>(T* x, int rows, int stride, int n, double* shift, double* acc) where T : unmanaged
     {
-        var loop = new ColumnsShiftedLoop<T> { X = x, Shift = shift, Acc = acc, N = n };
+        var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Shift = shift, Acc = acc };
         Run<T, ColumnsShiftedLoop<T>>(ref loop, n);
     }
 
-    /// <summary>With d = x − mean per element in float64: sq += d², lin += d.</summary>
-    public static void ColumnsDeviations<T>(T* x, double* mean, double* sq, double* lin, int n) where T : unmanaged
+    /// <summary>With d = x[r, j] − mean[j] in float64: sq[j] = Σ d², lin[j] = Σ d (overwritten), as <see cref="ColumnsShifted"/>.</summary>
+    public static void ColumnsDeviations<T>(T* x, int rows, int stride, int n, double* mean, double* sq, double* lin) where T : unmanaged
     {
-        var loop = new ColumnsDeviationsLoop<T> { X = x, Mean = mean, Sq = sq, Lin = lin, N = n };
+        var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Mean = mean, Sq = sq, Lin = lin };
         Run<T, ColumnsDeviationsLoop<T>>(ref loop, n);
     }
 
@@ -128,10 +132,13 @@ internal static unsafe class Simd
         return (loop.SumG, loop.SumGXc);
     }
 
-    /// <summary>With xc = (x − mh) − ml per element: sdy += dy, sdyx += dy·xc (float64, per element).</summary>
-    public static void GradColumns<T>(T* x, T* dy, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
+    /// <summary>
+    /// Column gradient sums over <paramref name="rows"/> rows <paramref name="stride"/> apart, with
+    /// xc = (x − mh[j]) − ml[j]: sdy[j] += Σ dy, sdyx[j] += Σ dy·xc (float64; summed in registers down the rows).
+    /// </summary>
+    public static void GradColumns<T>(T* x, T* dy, int rows, int stride, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
     {
-        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
+        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
         Run<T, GradColumnsLoop<T>>(ref loop, n);
     }
 
@@ -342,38 +349,75 @@ internal static unsafe class Simd
     {
         public T* X;
         public double* Shift, Acc;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            for (; i <= last; i += S.Count) S.AccumulateShifted(Acc + i, S.Load(x + i), Shift + i);
+            for (; j <= last; j += S.Count)
+            {
+                S.LoadWide(Shift + j, out TD sLo, out TD sHi);
+                TD lo = default, hi = default, lo2 = default, hi2 = default;
+                TE* p = (TE*)X + j;
+                int r = 0;
+                for (; r < Rows - 1; r += 2, p += 2L * Stride)
+                {
+                    S.AccumulateShifted(ref lo, ref hi, S.Load(p), sLo, sHi);
+                    S.AccumulateShifted(ref lo2, ref hi2, S.Load(p + Stride), sLo, sHi);
+                }
+                if (r < Rows) S.AccumulateShifted(ref lo, ref hi, S.Load(p), sLo, sHi);
+                S.StoreWide(Acc + j, S.AddWide(lo, lo2), S.AddWide(hi, hi2));
+            }
         }
 
-        public void Scalar(int i) => Acc[i] += D(X[i]) - Shift[i];
+        public void Scalar(int j)
+        {
+            double sum = 0;
+            for (int r = 0; r < Rows; r++) sum += D(X[(long)r * Stride + j]) - Shift[j];
+            Acc[j] = sum;
+        }
     }
 
     private struct ColumnsDeviationsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X;
         public double* Mean, Sq, Lin;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            for (; i <= last; i += S.Count) S.AccumulateDeviations(Sq + i, Lin + i, S.Load(x + i), Mean + i);
+            for (; j <= last; j += S.Count)
+            {
+                S.LoadWide(Mean + j, out TD mLo, out TD mHi);
+                TD sq0 = default, sq1 = default, lin0 = default, lin1 = default;
+                TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+                TE* p = (TE*)X + j;
+                int r = 0;
+                for (; r < Rows - 1; r += 2, p += 2L * Stride)
+                {
+                    S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(p), mLo, mHi);
+                    S.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, S.Load(p + Stride), mLo, mHi);
+                }
+                if (r < Rows) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(p), mLo, mHi);
+                S.StoreWide(Sq + j, S.AddWide(sq0, sq2), S.AddWide(sq1, sq3));
+                S.StoreWide(Lin + j, S.AddWide(lin0, lin2), S.AddWide(lin1, lin3));
+            }
         }
 
-        public void Scalar(int i)
+        public void Scalar(int j)
         {
-            double d = D(X[i]) - Mean[i];
-            Sq[i] += d * d;
-            Lin[i] += d;
+            double sq = 0, lin = 0;
+            for (int r = 0; r < Rows; r++)
+            {
+                double d = D(X[(long)r * Stride + j]) - Mean[j];
+                sq += d * d;
+                lin += d;
+            }
+            Sq[j] = sq;
+            Lin[j] = lin;
         }
     }
 
@@ -450,26 +494,38 @@ internal static unsafe class Simd
     {
         public T* X, Dy, Mh, Ml;
         public double* Sdy, Sdyx;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X, dy = (TE*)Dy, mh = (TE*)Mh, ml = (TE*)Ml;
-            for (; i <= last; i += S.Count)
+            for (; j <= last; j += S.Count)
             {
-                TV d = S.Load(dy + i);
-                S.Accumulate(Sdy + i, d);
-                S.Accumulate(Sdyx + i, S.Mul(d, S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i))));
+                TV mh = S.Load((TE*)Mh + j), ml = S.Load((TE*)Ml + j);
+                S.LoadWide(Sdy + j, out TD d0, out TD d1);
+                S.LoadWide(Sdyx + j, out TD p0, out TD p1);
+                TE* x = (TE*)X + j, dy = (TE*)Dy + j;
+                for (int r = 0; r < Rows; r++, x += Stride, dy += Stride)
+                {
+                    TV d = S.Load(dy);
+                    S.Accumulate(ref d0, ref d1, d);
+                    S.Accumulate(ref p0, ref p1, S.Mul(d, S.Sub(S.Sub(S.Load(x), mh), ml)));
+                }
+                S.StoreWide(Sdy + j, d0, d1);
+                S.StoreWide(Sdyx + j, p0, p1);
             }
         }
 
-        public void Scalar(int i)
+        public void Scalar(int j)
         {
-            double d = D(Dy[i]);
-            Sdy[i] += d;
-            Sdyx[i] += d * Centered(X[i], D(Mh[i]), D(Ml[i]));
+            for (int r = 0; r < Rows; r++)
+            {
+                long o = (long)r * Stride + j;
+                double d = D(Dy[o]);
+                Sdy[j] += d;
+                Sdyx[j] += d * Centered(X[o], D(Mh[j]), D(Ml[j]));
+            }
         }
     }
 
