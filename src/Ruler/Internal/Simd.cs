@@ -122,14 +122,22 @@ internal static unsafe class Simd
 
     /// <summary>
     /// With xc = (x − mh) − ml and g = dy·γ (γ per element, null for 1): returns (Σ g, Σ g·xc) in float64 and adds
-    /// dy·xc·s and dy per element into <paramref name="dgamma"/> and <paramref name="dbeta"/> (float64).
+    /// dy·xc·s and dy per element into <paramref name="dgamma"/> and <paramref name="dbeta"/>, short-lived partials
+    /// in T that the caller flushes into float64 every few rows (<see cref="Flush"/>).
     /// </summary>
     public static (double G, double GXc) GradSumsAffine<T>(T* x, T* dy, T* gamma, int n, double mh, double ml, double s,
-        double* dgamma, double* dbeta) where T : unmanaged
+        T* dgamma, T* dbeta) where T : unmanaged
     {
         var loop = new GradSumsAffineLoop<T> { X = x, Dy = dy, Gamma = gamma, N = n, Mh = mh, Ml = ml, S = s, Dg = dgamma, Db = dbeta };
         Run<T, GradSumsAffineLoop<T>>(ref loop, n);
         return (loop.SumG, loop.SumGXc);
+    }
+
+    /// <summary>total += partial in float64, then partial = 0.</summary>
+    public static void Flush<T>(T* partial, double* total, int n) where T : unmanaged
+    {
+        var loop = new FlushLoop<T> { Partial = partial, Total = total, N = n };
+        Run<T, FlushLoop<T>>(ref loop, n);
     }
 
     /// <summary>
@@ -454,8 +462,7 @@ internal static unsafe class Simd
 
     private struct GradSumsAffineLoop<T> : ISimdLoop where T : unmanaged
     {
-        public T* X, Dy, Gamma;
-        public double* Dg, Db;
+        public T* X, Dy, Gamma, Dg, Db;
         public int N;
         public double Mh, Ml, S, SumG, SumGXc;
 
@@ -463,14 +470,14 @@ internal static unsafe class Simd
         {
             int i = index, last = N - SV.Count;
             index += Math.Max(0, N - index) / SV.Count * SV.Count;
-            TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma;
+            TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma, dg = (TE*)Dg, db = (TE*)Db;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             TD g0 = default, g1 = default, p0 = default, p1 = default;
             for (; i <= last; i += SV.Count)
             {
                 TV d = SV.Load(dy + i), xc = SV.Sub(SV.Sub(SV.Load(x + i), mh), ml);
-                SV.Accumulate(Db + i, d);
-                SV.Accumulate(Dg + i, SV.Mul(SV.Mul(d, xc), s));
+                SV.Store(db + i, SV.Add(SV.Load(db + i), d));
+                SV.Store(dg + i, SV.MulAdd(SV.Mul(d, xc), s, SV.Load(dg + i)));
                 TV g = gamma != null ? SV.Mul(d, SV.Load(gamma + i)) : d;
                 SV.Accumulate(ref g0, ref g1, g);
                 SV.Accumulate(ref p0, ref p1, SV.Mul(g, xc));
@@ -482,11 +489,36 @@ internal static unsafe class Simd
         public void Scalar(int i)
         {
             double d = D(Dy[i]), xc = Centered(X[i], Mh, Ml);
-            Db[i] += d;
-            Dg[i] += d * xc * S;
+            Db[i] = F<T>(D(Db[i]) + d);
+            Dg[i] = F<T>(D(Dg[i]) + d * xc * D(F<T>(S)));
             double g = Gamma != null ? d * D(Gamma[i]) : d;
             SumG += g;
             SumGXc += g * xc;
+        }
+    }
+
+    private struct FlushLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* Partial;
+        public double* Total;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
+            TE* partial = (TE*)Partial;
+            for (; i <= last; i += S.Count)
+            {
+                S.Accumulate(Total + i, S.Load(partial + i));
+                S.Store(partial + i, default);
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            Total[i] += D(Partial[i]);
+            Partial[i] = default;
         }
     }
 
