@@ -185,6 +185,11 @@ internal static unsafe class RowKernels
                 return;
             }
             var (start, end) = Slice(Plan.Groups, task, Tasks);
+            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && (Plan.RunLength == 1 || (Gamma == null && Beta == null)))
+            {
+                Pipelined(start, end);
+                return;
+            }
             for (int g = start; g < end; g++)
             {
                 if (Measure)
@@ -195,6 +200,28 @@ internal static unsafe class RowKernels
                     if (Moments != null) continue;
                 }
                 Apply(src, g, 0);
+            }
+        }
+
+        /// <summary>
+        /// Rows of one piece with γ, β per element (LayerNorm, RMSNorm): the same statistics as
+        /// <see cref="RowKernels.Measure"/>, but the first pass of row g + 1 runs inside the write of row g.
+        /// </summary>
+        private readonly void Pipelined(int start, int end)
+        {
+            int n = Plan.SegmentLength;
+            T* row = X + Plan.Offset(start, 0);
+            double shift = Num.ToDouble(row[0]), sum = Simd.SumShifted(row, n, shift);
+            for (int g = start; g < end; g++, row += n)
+            {
+                double rowMean = shift + sum / n;
+                var (sq, lin) = Simd.Deviations(row, n, rowMean);
+                Finish(g, new GroupMoments(n, rowMean, Math.Max(sq - lin * lin / n, 0)));
+                var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                int ab = Plan.AffineBase(g);
+                T* next = g + 1 < end ? row + n : null;
+                if (next != null) shift = Num.ToDouble(next[0]);
+                sum = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
             }
         }
 

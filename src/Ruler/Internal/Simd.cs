@@ -81,10 +81,16 @@ internal static unsafe class Simd
     }
 
     /// <summary>y = ((x − mh) − ml)·s·g + b with g, b per element (either may be null: 1 and 0).</summary>
-    public static void ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b) where T : unmanaged
+    /// <remarks>
+    /// With <paramref name="next"/> not null, also returns Σ (next − nextShift) in float64 over the same n elements:
+    /// a row kernel sums the next row (from memory) while it writes this one (from L1), so memory keeps streaming.
+    /// </remarks>
+    public static double ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b, T* next = null, double nextShift = 0)
+        where T : unmanaged
     {
-        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b };
+        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
         Run<T, ApplyAffineLoop<T>>(ref loop, n);
+        return loop.NextSum;
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
@@ -306,25 +312,30 @@ internal static unsafe class Simd
 
     private struct ApplyAffineLoop<T> : ISimdLoop where T : unmanaged
     {
-        public T* X, Y, G, B;
+        public T* X, Y, G, B, Next;
         public int N;
-        public double Mh, Ml, S;
+        public double Mh, Ml, S, NextShift, NextSum;
 
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
             index += Math.Max(0, N - index) / SV.Count * SV.Count;
-            TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B;
+            TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B, next = (TE*)Next;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
-            if (g != null && b != null)
+            if (next != null)
+            {
+                TD lo = default, hi = default, shift = SV.Wide(NextShift);
                 for (; i <= last; i += SV.Count)
-                    SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
-            else if (g != null)
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i)));
-            else if (b != null)
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, SV.Load(b + i)));
+                {
+                    SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
+                    SV.AccumulateShifted(ref lo, ref hi, SV.Load(next + i), shift);
+                }
+                NextSum += SV.Sum(lo, hi);
+            }
+            else if (g != null && b != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
             else
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s));
+                for (; i <= last; i += SV.Count) SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
         }
 
         public void Scalar(int i)
@@ -333,6 +344,16 @@ internal static unsafe class Simd
             if (G != null) t *= D(G[i]);
             if (B != null) t += D(B[i]);
             Y[i] = F<T>(t);
+            if (Next != null) NextSum += D(Next[i]) - NextShift;
+        }
+
+        /// <summary>xc·s·g + b, with g and b optional (the same expression whichever loop runs it).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TV Affine<TV, TE, TD, SV>(TV xc, TV s, TE* g, TE* b, int i)
+            where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            if (g != null) return b != null ? SV.MulAdd(SV.Mul(xc, s), SV.Load(g + i), SV.Load(b + i)) : SV.Mul(SV.Mul(xc, s), SV.Load(g + i));
+            return b != null ? SV.MulAdd(xc, s, SV.Load(b + i)) : SV.Mul(xc, s);
         }
     }
 
