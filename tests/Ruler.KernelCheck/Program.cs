@@ -17,6 +17,6 @@ foreach (int n in sizes)
 }
 foreach (var c in FastPathComparison.LargeLayouts()) failures.AddRange(FastPathComparison.CompareThreads<float>(c, 5));
 foreach (string f in failures.Take(20)) Console.WriteLine(f);
-foreach (var grp in failures.GroupBy(f => f.Split(" [")[0] + " " + (f.Contains("Backward") ? "bwd" : "fwd"))) Console.WriteLine($"{grp.Key}: {grp.Count()}");
+foreach (var layout in failures.GroupBy(f => f.Split(" [")[0])) Console.WriteLine($"{layout.Key}: {layout.Count()} mismatches");
 Console.WriteLine($"mismatches: {failures.Count}");
 return failures.Count == 0 ? 0 : 1;

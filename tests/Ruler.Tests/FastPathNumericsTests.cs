@@ -68,7 +68,7 @@ public class FastPathNumericsTests
     [Theory]
     [InlineData(1e30)]
     [InlineData(1e-30)]
-    public void FloatMagnitudesFrom1e30To1e30NeitherOverflowNorLoseAccuracy(double magnitude)
+    public void FloatHugeAndTinyMagnitudesNeitherOverflowNorLoseAccuracy(double magnitude)
     {
         var random = new Random(3);
         foreach (var (name, ruler, shape) in Layouts)

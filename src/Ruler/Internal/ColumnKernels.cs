@@ -11,8 +11,8 @@ namespace Ruler.Internal;
 /// </summary>
 internal static unsafe class ColumnKernels
 {
-    /// <summary>Elements of one chunk (rows × width) whose two statistics passes run in cache.</summary>
-    private const int Chunk = 8192;
+    /// <summary>Elements of one chunk (rows × width) whose two statistics passes run in cache (L2).</summary>
+    private const int Chunk = 65536;
 
     /// <summary>Most tasks one call splits into (bounds the partials kept per task).</summary>
     private const int MaxTasks = 64;
@@ -197,13 +197,13 @@ internal static unsafe class ColumnKernels
                     for (int i = 0; i < rows; i++) Simd.Add(X + o + (long)i * width, U + o + (long)i * width, H + o + (long)i * width, width);
                     src = H + o;
                 }
-                new Span<double>(acc, 4 * width).Clear();
                 for (int w = 0; w < width; w++) shift[w] = Num.ToDouble(src[w]);
-                for (int i = 0; i < rows; i++) Simd.ColumnsShifted(src + (long)i * width, shift, acc, width);
-                for (int w = 0; w < width; w++) mean[w] = shift[w] + acc[w] / rows;
-                for (int i = 0; i < rows; i++) Simd.ColumnsDeviations(src + (long)i * width, mean, sq, lin, width);
+                Simd.ColumnsShifted(src, rows, width, width, shift, acc);
+                double inv = 1.0 / rows;
+                for (int w = 0; w < width; w++) mean[w] = shift[w] + acc[w] * inv;
+                Simd.ColumnsDeviations(src, rows, width, width, mean, sq, lin);
                 for (int w = 0; w < width; w++)
-                    part[w] = GroupMoments.Combine(part[w], new GroupMoments(rows, mean[w], Math.Max(sq[w] - lin[w] * lin[w] / rows, 0)));
+                    part[w] = GroupMoments.Combine(part[w], new GroupMoments(rows, mean[w], Math.Max(sq[w] - lin[w] * lin[w] * inv, 0)));
             }
         }
     }
@@ -239,11 +239,8 @@ internal static unsafe class ColumnKernels
             var (start, end) = RowRange(Plan, Blocks, task);
             double* sdy = Partials + (long)task * 2 * width, sdyx = sdy + width;
             new Span<double>(sdy, 2 * width).Clear();
-            for (int r = start; r < end; r++)
-            {
-                long o = ((long)batch * Plan.Rows + r) * width;
-                Simd.GradColumns(X + o, Dy + o, width, Mh + v, Ml + v, sdy, sdyx);
-            }
+            long o = ((long)batch * Plan.Rows + start) * width;
+            Simd.GradColumns(X + o, Dy + o, end - start, width, width, Mh + v, Ml + v, sdy, sdyx);
         }
     }
 

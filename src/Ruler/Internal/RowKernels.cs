@@ -78,9 +78,12 @@ internal static unsafe class RowKernels
         int sumTasks = rows ? Threading.TaskCount(total, plan.Groups) : Threading.TaskCount(total, plan.Segments);
         int partials = job.Sums ? 2 * affineSize * sumTasks : 0, sums = rows ? 0 : 2 * plan.Groups * (sumTasks + 1);
         var rented = ArrayPool<double>.Shared.Rent(Math.Max(1, partials + sums));
+        var near = ArrayPool<T>.Shared.Rent(Math.Max(1, partials));
         fixed (double* scratch = rented)
+        fixed (T* nearScratch = near)
         {
             job.Partials = scratch;
+            job.NearPartials = nearScratch;
             job.GroupSums = scratch + partials;
             job.Tasks = sumTasks;
             if (rows) Threading.For(ref job, sumTasks);
@@ -113,6 +116,7 @@ internal static unsafe class RowKernels
             }
         }
         ArrayPool<double>.Shared.Return(rented);
+        ArrayPool<T>.Shared.Return(near);
     }
 
     /// <summary>
@@ -181,6 +185,11 @@ internal static unsafe class RowKernels
                 return;
             }
             var (start, end) = Slice(Plan.Groups, task, Tasks);
+            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && (Plan.RunLength == 1 || (Gamma == null && Beta == null)))
+            {
+                Pipelined(start, end);
+                return;
+            }
             for (int g = start; g < end; g++)
             {
                 if (Measure)
@@ -191,6 +200,28 @@ internal static unsafe class RowKernels
                     if (Moments != null) continue;
                 }
                 Apply(src, g, 0);
+            }
+        }
+
+        /// <summary>
+        /// Rows of one piece with γ, β per element (LayerNorm, RMSNorm): the same statistics as
+        /// <see cref="RowKernels.Measure"/>, but the first pass of row g + 1 runs inside the write of row g.
+        /// </summary>
+        private readonly void Pipelined(int start, int end)
+        {
+            int n = Plan.SegmentLength;
+            T* row = X + Plan.Offset(start, 0);
+            double shift = Num.ToDouble(row[0]), sum = Simd.SumShifted(row, n, shift);
+            for (int g = start; g < end; g++, row += n)
+            {
+                double rowMean = shift + sum / n;
+                var (sq, lin) = Simd.Deviations(row, n, rowMean);
+                Finish(g, new GroupMoments(n, rowMean, Math.Max(sq - lin * lin / n, 0)));
+                var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                int ab = Plan.AffineBase(g);
+                T* next = g + 1 < end ? row + n : null;
+                if (next != null) shift = Num.ToDouble(next[0]);
+                sum = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
             }
         }
 
@@ -225,9 +256,12 @@ internal static unsafe class RowKernels
     {
         public RowPlan Plan;
         public bool Center, FromInput, Sums;
-        public T* X, Gamma, Dy, Dh, Dx;
+        public T* X, Gamma, Dy, Dh, Dx, NearPartials;
         public double* Mean, Rstd, Partials, GroupSums;
         public int AffineSize, Tasks, Phase;
+
+        /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
+        private const int FlushEvery = 16;
 
         public void Run(int task)
         {
@@ -242,27 +276,49 @@ internal static unsafe class RowKernels
                 return;
             }
             double* dg = Partials + 2L * AffineSize * task, db = dg + AffineSize;
-            if (Sums) new Span<double>(dg, 2 * AffineSize).Clear();
+            T* near = NearPartials + 2L * AffineSize * task;
+            if (Sums)
+            {
+                new Span<double>(dg, 2 * AffineSize).Clear();
+                new Span<T>(near, 2 * AffineSize).Clear();
+            }
+            int pending = 0;
             if (Phase == PlanesMeasure)
             {
                 var (k0, k1) = Slice(Plan.Segments, task, Tasks);
                 double* sums = GroupSums + 2L * Plan.Groups * task;
                 new Span<double>(sums, 2 * Plan.Groups).Clear();
                 for (int k = k0; k < k1; k++)
-                    for (int g = 0; g < Plan.Groups; g++) Accumulate(g, k, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+                    for (int g = 0; g < Plan.Groups; g++)
+                    {
+                        Accumulate(g, k, near, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+                        if (++pending % FlushEvery == 0) Flush(near, dg);
+                    }
+                Flush(near, dg);
                 return;
             }
             var (start, end) = Slice(Plan.Groups, task, Tasks);
             for (int g = start; g < end; g++)
             {
                 double sumG = 0, sumGXc = 0;
-                if (Sums) Accumulate(g, 0, dg, db, ref sumG, ref sumGXc);
+                if (Sums)
+                {
+                    Accumulate(g, 0, near, dg, db, ref sumG, ref sumGXc);
+                    if (++pending % FlushEvery == 0) Flush(near, dg);
+                }
                 Apply(g, 0, sumG, sumGXc);
             }
+            if (Sums) Flush(near, dg);
+        }
+
+        /// <summary>Adds the per-element partials (dγ then dβ, in T) into the task's float64 partials.</summary>
+        private readonly void Flush(T* near, double* dg)
+        {
+            if (Plan.RunLength == 1) Simd.Flush(near, dg, 2 * AffineSize);
         }
 
         /// <summary>Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms.</summary>
-        private readonly void Accumulate(int g, int k, double* dg, double* db, ref double sumG, ref double sumGXc)
+        private readonly void Accumulate(int g, int k, T* near, double* dg, double* db, ref double sumG, ref double sumGXc)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
             double rstd = Rstd[g];
@@ -270,7 +326,7 @@ internal static unsafe class RowKernels
             long o = Plan.Offset(g, k);
             if (runLength == 1)
             {
-                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, dg + ab, db + ab);
+                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, near + ab, near + AffineSize + ab);
                 sumG += sg;
                 sumGXc += sgx;
                 return;

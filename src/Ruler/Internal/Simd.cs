@@ -81,10 +81,16 @@ internal static unsafe class Simd
     }
 
     /// <summary>y = ((x − mh) − ml)·s·g + b with g, b per element (either may be null: 1 and 0).</summary>
-    public static void ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b) where T : unmanaged
+    /// <remarks>
+    /// With <paramref name="next"/> not null, also returns Σ (next − nextShift) in float64 over the same n elements:
+    /// a row kernel sums the next row (from memory) while it writes this one (from L1), so memory keeps streaming.
+    /// </remarks>
+    public static double ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b, T* next = null, double nextShift = 0)
+        where T : unmanaged
     {
-        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b };
+        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
         Run<T, ApplyAffineLoop<T>>(ref loop, n);
+        return loop.NextSum;
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
@@ -94,17 +100,21 @@ internal static unsafe class Simd
         Run<T, ApplyColumnsLoop<T>>(ref loop, n);
     }
 
-    /// <summary>acc += x − shift, per element, in float64.</summary>
-    public static void ColumnsShifted<T>(T* x, double* shift, double* acc, int n) where T : unmanaged
+    /// <summary>
+    /// Column sums over <paramref name="rows"/> rows <paramref name="stride"/> elements apart: for every column
+    /// j &lt; n, acc[j] = Σ (x[r, j] − shift[j]) in float64 (overwritten). A block of columns is summed down the rows
+    /// in registers, so nothing but the result is stored.
+    /// </summary>
+    public static void ColumnsShifted<T>(T* x, int rows, int stride, int n, double* shift, double* acc) where T : unmanaged
     {
-        var loop = new ColumnsShiftedLoop<T> { X = x, Shift = shift, Acc = acc, N = n };
+        var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Shift = shift, Acc = acc };
         Run<T, ColumnsShiftedLoop<T>>(ref loop, n);
     }
 
-    /// <summary>With d = x − mean per element in float64: sq += d², lin += d.</summary>
-    public static void ColumnsDeviations<T>(T* x, double* mean, double* sq, double* lin, int n) where T : unmanaged
+    /// <summary>With d = x[r, j] − mean[j] in float64: sq[j] = Σ d², lin[j] = Σ d (overwritten), as <see cref="ColumnsShifted"/>.</summary>
+    public static void ColumnsDeviations<T>(T* x, int rows, int stride, int n, double* mean, double* sq, double* lin) where T : unmanaged
     {
-        var loop = new ColumnsDeviationsLoop<T> { X = x, Mean = mean, Sq = sq, Lin = lin, N = n };
+        var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Mean = mean, Sq = sq, Lin = lin };
         Run<T, ColumnsDeviationsLoop<T>>(ref loop, n);
     }
 
@@ -118,20 +128,31 @@ internal static unsafe class Simd
 
     /// <summary>
     /// With xc = (x − mh) − ml and g = dy·γ (γ per element, null for 1): returns (Σ g, Σ g·xc) in float64 and adds
-    /// dy·xc·s and dy per element into <paramref name="dgamma"/> and <paramref name="dbeta"/> (float64).
+    /// dy·xc·s and dy per element into <paramref name="dgamma"/> and <paramref name="dbeta"/>, short-lived partials
+    /// in T that the caller flushes into float64 every few rows (<see cref="Flush"/>).
     /// </summary>
     public static (double G, double GXc) GradSumsAffine<T>(T* x, T* dy, T* gamma, int n, double mh, double ml, double s,
-        double* dgamma, double* dbeta) where T : unmanaged
+        T* dgamma, T* dbeta) where T : unmanaged
     {
         var loop = new GradSumsAffineLoop<T> { X = x, Dy = dy, Gamma = gamma, N = n, Mh = mh, Ml = ml, S = s, Dg = dgamma, Db = dbeta };
         Run<T, GradSumsAffineLoop<T>>(ref loop, n);
         return (loop.SumG, loop.SumGXc);
     }
 
-    /// <summary>With xc = (x − mh) − ml per element: sdy += dy, sdyx += dy·xc (float64, per element).</summary>
-    public static void GradColumns<T>(T* x, T* dy, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
+    /// <summary>total += partial in float64, then partial = 0.</summary>
+    public static void Flush<T>(T* partial, double* total, int n) where T : unmanaged
     {
-        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
+        var loop = new FlushLoop<T> { Partial = partial, Total = total, N = n };
+        Run<T, FlushLoop<T>>(ref loop, n);
+    }
+
+    /// <summary>
+    /// Column gradient sums over <paramref name="rows"/> rows <paramref name="stride"/> apart, with
+    /// xc = (x − mh[j]) − ml[j]: sdy[j] += Σ dy, sdyx[j] += Σ dy·xc (float64; summed in registers down the rows).
+    /// </summary>
+    public static void GradColumns<T>(T* x, T* dy, int rows, int stride, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
+    {
+        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
         Run<T, GradColumnsLoop<T>>(ref loop, n);
     }
 
@@ -291,25 +312,30 @@ internal static unsafe class Simd
 
     private struct ApplyAffineLoop<T> : ISimdLoop where T : unmanaged
     {
-        public T* X, Y, G, B;
+        public T* X, Y, G, B, Next;
         public int N;
-        public double Mh, Ml, S;
+        public double Mh, Ml, S, NextShift, NextSum;
 
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
             index += Math.Max(0, N - index) / SV.Count * SV.Count;
-            TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B;
+            TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B, next = (TE*)Next;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
-            if (g != null && b != null)
+            if (next != null)
+            {
+                TD lo = default, hi = default, shift = SV.Wide(NextShift);
                 for (; i <= last; i += SV.Count)
-                    SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
-            else if (g != null)
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i)));
-            else if (b != null)
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, SV.Load(b + i)));
+                {
+                    SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
+                    SV.AccumulateShifted(ref lo, ref hi, SV.Load(next + i), shift);
+                }
+                NextSum += SV.Sum(lo, hi);
+            }
+            else if (g != null && b != null)
+                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
             else
-                for (; i <= last; i += SV.Count) SV.Store(y + i, SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s));
+                for (; i <= last; i += SV.Count) SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
         }
 
         public void Scalar(int i)
@@ -318,6 +344,16 @@ internal static unsafe class Simd
             if (G != null) t *= D(G[i]);
             if (B != null) t += D(B[i]);
             Y[i] = F<T>(t);
+            if (Next != null) NextSum += D(Next[i]) - NextShift;
+        }
+
+        /// <summary>xc·s·g + b, with g and b optional (the same expression whichever loop runs it).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static TV Affine<TV, TE, TD, SV>(TV xc, TV s, TE* g, TE* b, int i)
+            where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            if (g != null) return b != null ? SV.MulAdd(SV.Mul(xc, s), SV.Load(g + i), SV.Load(b + i)) : SV.Mul(SV.Mul(xc, s), SV.Load(g + i));
+            return b != null ? SV.MulAdd(xc, s, SV.Load(b + i)) : SV.Mul(xc, s);
         }
     }
 
@@ -342,38 +378,75 @@ internal static unsafe class Simd
     {
         public T* X;
         public double* Shift, Acc;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            for (; i <= last; i += S.Count) S.AccumulateShifted(Acc + i, S.Load(x + i), Shift + i);
+            for (; j <= last; j += S.Count)
+            {
+                S.LoadWide(Shift + j, out TD sLo, out TD sHi);
+                TD lo = default, hi = default, lo2 = default, hi2 = default;
+                TE* p = (TE*)X + j;
+                int r = 0;
+                for (; r < Rows - 1; r += 2, p += 2L * Stride)
+                {
+                    S.AccumulateShifted(ref lo, ref hi, S.Load(p), sLo, sHi);
+                    S.AccumulateShifted(ref lo2, ref hi2, S.Load(p + Stride), sLo, sHi);
+                }
+                if (r < Rows) S.AccumulateShifted(ref lo, ref hi, S.Load(p), sLo, sHi);
+                S.StoreWide(Acc + j, S.AddWide(lo, lo2), S.AddWide(hi, hi2));
+            }
         }
 
-        public void Scalar(int i) => Acc[i] += D(X[i]) - Shift[i];
+        public void Scalar(int j)
+        {
+            double sum = 0;
+            for (int r = 0; r < Rows; r++) sum += D(X[(long)r * Stride + j]) - Shift[j];
+            Acc[j] = sum;
+        }
     }
 
     private struct ColumnsDeviationsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X;
         public double* Mean, Sq, Lin;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            for (; i <= last; i += S.Count) S.AccumulateDeviations(Sq + i, Lin + i, S.Load(x + i), Mean + i);
+            for (; j <= last; j += S.Count)
+            {
+                S.LoadWide(Mean + j, out TD mLo, out TD mHi);
+                TD sq0 = default, sq1 = default, lin0 = default, lin1 = default;
+                TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+                TE* p = (TE*)X + j;
+                int r = 0;
+                for (; r < Rows - 1; r += 2, p += 2L * Stride)
+                {
+                    S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(p), mLo, mHi);
+                    S.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, S.Load(p + Stride), mLo, mHi);
+                }
+                if (r < Rows) S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(p), mLo, mHi);
+                S.StoreWide(Sq + j, S.AddWide(sq0, sq2), S.AddWide(sq1, sq3));
+                S.StoreWide(Lin + j, S.AddWide(lin0, lin2), S.AddWide(lin1, lin3));
+            }
         }
 
-        public void Scalar(int i)
+        public void Scalar(int j)
         {
-            double d = D(X[i]) - Mean[i];
-            Sq[i] += d * d;
-            Lin[i] += d;
+            double sq = 0, lin = 0;
+            for (int r = 0; r < Rows; r++)
+            {
+                double d = D(X[(long)r * Stride + j]) - Mean[j];
+                sq += d * d;
+                lin += d;
+            }
+            Sq[j] = sq;
+            Lin[j] = lin;
         }
     }
 
@@ -410,8 +483,7 @@ internal static unsafe class Simd
 
     private struct GradSumsAffineLoop<T> : ISimdLoop where T : unmanaged
     {
-        public T* X, Dy, Gamma;
-        public double* Dg, Db;
+        public T* X, Dy, Gamma, Dg, Db;
         public int N;
         public double Mh, Ml, S, SumG, SumGXc;
 
@@ -419,14 +491,14 @@ internal static unsafe class Simd
         {
             int i = index, last = N - SV.Count;
             index += Math.Max(0, N - index) / SV.Count * SV.Count;
-            TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma;
+            TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma, dg = (TE*)Dg, db = (TE*)Db;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             TD g0 = default, g1 = default, p0 = default, p1 = default;
             for (; i <= last; i += SV.Count)
             {
                 TV d = SV.Load(dy + i), xc = SV.Sub(SV.Sub(SV.Load(x + i), mh), ml);
-                SV.Accumulate(Db + i, d);
-                SV.Accumulate(Dg + i, SV.Mul(SV.Mul(d, xc), s));
+                SV.Store(db + i, SV.Add(SV.Load(db + i), d));
+                SV.Store(dg + i, SV.MulAdd(SV.Mul(d, xc), s, SV.Load(dg + i)));
                 TV g = gamma != null ? SV.Mul(d, SV.Load(gamma + i)) : d;
                 SV.Accumulate(ref g0, ref g1, g);
                 SV.Accumulate(ref p0, ref p1, SV.Mul(g, xc));
@@ -438,11 +510,36 @@ internal static unsafe class Simd
         public void Scalar(int i)
         {
             double d = D(Dy[i]), xc = Centered(X[i], Mh, Ml);
-            Db[i] += d;
-            Dg[i] += d * xc * S;
+            Db[i] = F<T>(D(Db[i]) + d);
+            Dg[i] = F<T>(D(Dg[i]) + d * xc * D(F<T>(S)));
             double g = Gamma != null ? d * D(Gamma[i]) : d;
             SumG += g;
             SumGXc += g * xc;
+        }
+    }
+
+    private struct FlushLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* Partial;
+        public double* Total;
+        public int N;
+
+        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            int i = index, last = N - S.Count;
+            index += Math.Max(0, N - index) / S.Count * S.Count;
+            TE* partial = (TE*)Partial;
+            for (; i <= last; i += S.Count)
+            {
+                S.Accumulate(Total + i, S.Load(partial + i));
+                S.Store(partial + i, default);
+            }
+        }
+
+        public void Scalar(int i)
+        {
+            Total[i] += D(Partial[i]);
+            Partial[i] = default;
         }
     }
 
@@ -450,26 +547,38 @@ internal static unsafe class Simd
     {
         public T* X, Dy, Mh, Ml;
         public double* Sdy, Sdyx;
-        public int N;
+        public int Rows, Stride, N;
 
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
+            int j = index, last = N - S.Count;
             index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X, dy = (TE*)Dy, mh = (TE*)Mh, ml = (TE*)Ml;
-            for (; i <= last; i += S.Count)
+            for (; j <= last; j += S.Count)
             {
-                TV d = S.Load(dy + i);
-                S.Accumulate(Sdy + i, d);
-                S.Accumulate(Sdyx + i, S.Mul(d, S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i))));
+                TV mh = S.Load((TE*)Mh + j), ml = S.Load((TE*)Ml + j);
+                S.LoadWide(Sdy + j, out TD d0, out TD d1);
+                S.LoadWide(Sdyx + j, out TD p0, out TD p1);
+                TE* x = (TE*)X + j, dy = (TE*)Dy + j;
+                for (int r = 0; r < Rows; r++, x += Stride, dy += Stride)
+                {
+                    TV d = S.Load(dy);
+                    S.Accumulate(ref d0, ref d1, d);
+                    S.Accumulate(ref p0, ref p1, S.Mul(d, S.Sub(S.Sub(S.Load(x), mh), ml)));
+                }
+                S.StoreWide(Sdy + j, d0, d1);
+                S.StoreWide(Sdyx + j, p0, p1);
             }
         }
 
-        public void Scalar(int i)
+        public void Scalar(int j)
         {
-            double d = D(Dy[i]);
-            Sdy[i] += d;
-            Sdyx[i] += d * Centered(X[i], D(Mh[i]), D(Ml[i]));
+            for (int r = 0; r < Rows; r++)
+            {
+                long o = (long)r * Stride + j;
+                double d = D(Dy[o]);
+                Sdy[j] += d;
+                Sdyx[j] += d * Centered(X[o], D(Mh[j]), D(Ml[j]));
+            }
         }
     }
 

@@ -29,11 +29,16 @@ internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct
     static abstract void AccumulateDeviations(ref TD sq0, ref TD sq1, ref TD lin0, ref TD lin1, TV v, TD mean);
     /// <summary>acc[0..Count) += v in float64.</summary>
     static abstract void Accumulate(double* acc, TV v);
-    /// <summary>acc[0..Count) += v − shift[0..Count) in float64.</summary>
-    static abstract void AccumulateShifted(double* acc, TV v, double* shift);
-    /// <summary>With d = v − mean[0..Count) in float64: sq += d², lin += d, lane by lane.</summary>
-    static abstract void AccumulateDeviations(double* sq, double* lin, TV v, double* mean);
+    /// <summary>(lo, hi) = p[0..Count) as float64 vectors (hi unused for double).</summary>
+    static abstract void LoadWide(double* p, out TD lo, out TD hi);
+    /// <summary>p[0..Count) = (lo, hi).</summary>
+    static abstract void StoreWide(double* p, TD lo, TD hi);
+    /// <summary>(lo, hi) += v − (shiftLo, shiftHi) in float64, lane by lane.</summary>
+    static abstract void AccumulateShifted(ref TD lo, ref TD hi, TV v, TD shiftLo, TD shiftHi);
+    /// <summary>With d = v − (meanLo, meanHi) in float64, lane by lane: squares += d², linear += d.</summary>
+    static abstract void AccumulateDeviations(ref TD sq0, ref TD sq1, ref TD lin0, ref TD lin1, TV v, TD meanLo, TD meanHi);
     static abstract double Sum(TD lo, TD hi);
+    static abstract TD AddWide(TD a, TD b);
 }
 
 /// <summary>float lanes of Vector512.</summary>
@@ -87,28 +92,43 @@ internal readonly unsafe struct F512 : ISimd<Vector512<float>, float, Vector512<
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector512<float> v, double* shift)
+    public static void LoadWide(double* p, out Vector512<double> lo, out Vector512<double> hi)
     {
-        var (l, h) = Vector512.Widen(v);
-        int n = Vector512<double>.Count;
-        (Vector512.Load(acc) + (l - Vector512.Load(shift))).Store(acc);
-        (Vector512.Load(acc + n) + (h - Vector512.Load(shift + n))).Store(acc + n);
+        lo = Vector512.Load(p);
+        hi = Vector512.Load(p + Vector512<double>.Count);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector512<float> v, double* mean)
+    public static void StoreWide(double* p, Vector512<double> lo, Vector512<double> hi)
+    {
+        lo.Store(p);
+        hi.Store(p + Vector512<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<float> v, Vector512<double> shiftLo, Vector512<double> shiftHi)
     {
         var (l, h) = Vector512.Widen(v);
-        int n = Vector512<double>.Count;
-        l -= Vector512.Load(mean);
-        h -= Vector512.Load(mean + n);
-        Vector512.FusedMultiplyAdd(l, l, Vector512.Load(sq)).Store(sq);
-        Vector512.FusedMultiplyAdd(h, h, Vector512.Load(sq + n)).Store(sq + n);
-        (Vector512.Load(lin) + l).Store(lin);
-        (Vector512.Load(lin + n) + h).Store(lin + n);
+        lo += l - shiftLo;
+        hi += h - shiftHi;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector512<double> sq0, ref Vector512<double> sq1, ref Vector512<double> lin0, ref Vector512<double> lin1,
+        Vector512<float> v, Vector512<double> meanLo, Vector512<double> meanHi)
+    {
+        var (l, h) = Vector512.Widen(v);
+        l -= meanLo;
+        h -= meanHi;
+        sq0 = Vector512.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector512.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> lo, Vector512<double> hi) => Vector512.Sum(lo + hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> AddWide(Vector512<double> a, Vector512<double> b) => a + b;
 }
 
 /// <summary>double lanes of Vector512.</summary>
@@ -143,17 +163,31 @@ internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector51
     public static void Accumulate(double* acc, Vector512<double> v) => (Vector512.Load(acc) + v).Store(acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector512<double> v, double* shift) => (Vector512.Load(acc) + (v - Vector512.Load(shift))).Store(acc);
+    public static void LoadWide(double* p, out Vector512<double> lo, out Vector512<double> hi)
+    {
+        lo = Vector512.Load(p);
+        hi = default;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector512<double> v, double* mean)
+    public static void StoreWide(double* p, Vector512<double> lo, Vector512<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<double> v, Vector512<double> shiftLo, Vector512<double> shiftHi) =>
+        lo += v - shiftLo;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector512<double> sq0, ref Vector512<double> sq1, ref Vector512<double> lin0, ref Vector512<double> lin1,
+        Vector512<double> v, Vector512<double> meanLo, Vector512<double> meanHi)
     {
-        var d = v - Vector512.Load(mean);
-        Vector512.FusedMultiplyAdd(d, d, Vector512.Load(sq)).Store(sq);
-        (Vector512.Load(lin) + d).Store(lin);
+        var d = v - meanLo;
+        sq0 = Vector512.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector512<double> lo, Vector512<double> hi) => Vector512.Sum(lo);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> AddWide(Vector512<double> a, Vector512<double> b) => a + b;
 }
 
 /// <summary>float lanes of Vector256.</summary>
@@ -207,28 +241,43 @@ internal readonly unsafe struct F256 : ISimd<Vector256<float>, float, Vector256<
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector256<float> v, double* shift)
+    public static void LoadWide(double* p, out Vector256<double> lo, out Vector256<double> hi)
     {
-        var (l, h) = Vector256.Widen(v);
-        int n = Vector256<double>.Count;
-        (Vector256.Load(acc) + (l - Vector256.Load(shift))).Store(acc);
-        (Vector256.Load(acc + n) + (h - Vector256.Load(shift + n))).Store(acc + n);
+        lo = Vector256.Load(p);
+        hi = Vector256.Load(p + Vector256<double>.Count);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector256<float> v, double* mean)
+    public static void StoreWide(double* p, Vector256<double> lo, Vector256<double> hi)
+    {
+        lo.Store(p);
+        hi.Store(p + Vector256<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<float> v, Vector256<double> shiftLo, Vector256<double> shiftHi)
     {
         var (l, h) = Vector256.Widen(v);
-        int n = Vector256<double>.Count;
-        l -= Vector256.Load(mean);
-        h -= Vector256.Load(mean + n);
-        Vector256.FusedMultiplyAdd(l, l, Vector256.Load(sq)).Store(sq);
-        Vector256.FusedMultiplyAdd(h, h, Vector256.Load(sq + n)).Store(sq + n);
-        (Vector256.Load(lin) + l).Store(lin);
-        (Vector256.Load(lin + n) + h).Store(lin + n);
+        lo += l - shiftLo;
+        hi += h - shiftHi;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector256<double> sq0, ref Vector256<double> sq1, ref Vector256<double> lin0, ref Vector256<double> lin1,
+        Vector256<float> v, Vector256<double> meanLo, Vector256<double> meanHi)
+    {
+        var (l, h) = Vector256.Widen(v);
+        l -= meanLo;
+        h -= meanHi;
+        sq0 = Vector256.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector256.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> lo, Vector256<double> hi) => Vector256.Sum(lo + hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> AddWide(Vector256<double> a, Vector256<double> b) => a + b;
 }
 
 /// <summary>double lanes of Vector256.</summary>
@@ -263,17 +312,31 @@ internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector25
     public static void Accumulate(double* acc, Vector256<double> v) => (Vector256.Load(acc) + v).Store(acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector256<double> v, double* shift) => (Vector256.Load(acc) + (v - Vector256.Load(shift))).Store(acc);
+    public static void LoadWide(double* p, out Vector256<double> lo, out Vector256<double> hi)
+    {
+        lo = Vector256.Load(p);
+        hi = default;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector256<double> v, double* mean)
+    public static void StoreWide(double* p, Vector256<double> lo, Vector256<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<double> v, Vector256<double> shiftLo, Vector256<double> shiftHi) =>
+        lo += v - shiftLo;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector256<double> sq0, ref Vector256<double> sq1, ref Vector256<double> lin0, ref Vector256<double> lin1,
+        Vector256<double> v, Vector256<double> meanLo, Vector256<double> meanHi)
     {
-        var d = v - Vector256.Load(mean);
-        Vector256.FusedMultiplyAdd(d, d, Vector256.Load(sq)).Store(sq);
-        (Vector256.Load(lin) + d).Store(lin);
+        var d = v - meanLo;
+        sq0 = Vector256.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector256<double> lo, Vector256<double> hi) => Vector256.Sum(lo);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> AddWide(Vector256<double> a, Vector256<double> b) => a + b;
 }
 
 /// <summary>float lanes of Vector128.</summary>
@@ -327,28 +390,43 @@ internal readonly unsafe struct F128 : ISimd<Vector128<float>, float, Vector128<
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector128<float> v, double* shift)
+    public static void LoadWide(double* p, out Vector128<double> lo, out Vector128<double> hi)
     {
-        var (l, h) = Vector128.Widen(v);
-        int n = Vector128<double>.Count;
-        (Vector128.Load(acc) + (l - Vector128.Load(shift))).Store(acc);
-        (Vector128.Load(acc + n) + (h - Vector128.Load(shift + n))).Store(acc + n);
+        lo = Vector128.Load(p);
+        hi = Vector128.Load(p + Vector128<double>.Count);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector128<float> v, double* mean)
+    public static void StoreWide(double* p, Vector128<double> lo, Vector128<double> hi)
+    {
+        lo.Store(p);
+        hi.Store(p + Vector128<double>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<float> v, Vector128<double> shiftLo, Vector128<double> shiftHi)
     {
         var (l, h) = Vector128.Widen(v);
-        int n = Vector128<double>.Count;
-        l -= Vector128.Load(mean);
-        h -= Vector128.Load(mean + n);
-        Vector128.FusedMultiplyAdd(l, l, Vector128.Load(sq)).Store(sq);
-        Vector128.FusedMultiplyAdd(h, h, Vector128.Load(sq + n)).Store(sq + n);
-        (Vector128.Load(lin) + l).Store(lin);
-        (Vector128.Load(lin + n) + h).Store(lin + n);
+        lo += l - shiftLo;
+        hi += h - shiftHi;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector128<double> sq0, ref Vector128<double> sq1, ref Vector128<double> lin0, ref Vector128<double> lin1,
+        Vector128<float> v, Vector128<double> meanLo, Vector128<double> meanHi)
+    {
+        var (l, h) = Vector128.Widen(v);
+        l -= meanLo;
+        h -= meanHi;
+        sq0 = Vector128.FusedMultiplyAdd(l, l, sq0);
+        sq1 = Vector128.FusedMultiplyAdd(h, h, sq1);
+        lin0 += l;
+        lin1 += h;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> lo, Vector128<double> hi) => Vector128.Sum(lo + hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AddWide(Vector128<double> a, Vector128<double> b) => a + b;
 }
 
 /// <summary>double lanes of Vector128.</summary>
@@ -383,15 +461,29 @@ internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector12
     public static void Accumulate(double* acc, Vector128<double> v) => (Vector128.Load(acc) + v).Store(acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateShifted(double* acc, Vector128<double> v, double* shift) => (Vector128.Load(acc) + (v - Vector128.Load(shift))).Store(acc);
+    public static void LoadWide(double* p, out Vector128<double> lo, out Vector128<double> hi)
+    {
+        lo = Vector128.Load(p);
+        hi = default;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AccumulateDeviations(double* sq, double* lin, Vector128<double> v, double* mean)
+    public static void StoreWide(double* p, Vector128<double> lo, Vector128<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<double> v, Vector128<double> shiftLo, Vector128<double> shiftHi) =>
+        lo += v - shiftLo;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AccumulateDeviations(ref Vector128<double> sq0, ref Vector128<double> sq1, ref Vector128<double> lin0, ref Vector128<double> lin1,
+        Vector128<double> v, Vector128<double> meanLo, Vector128<double> meanHi)
     {
-        var d = v - Vector128.Load(mean);
-        Vector128.FusedMultiplyAdd(d, d, Vector128.Load(sq)).Store(sq);
-        (Vector128.Load(lin) + d).Store(lin);
+        var d = v - meanLo;
+        sq0 = Vector128.FusedMultiplyAdd(d, d, sq0);
+        lin0 += d;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> lo, Vector128<double> hi) => Vector128.Sum(lo);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AddWide(Vector128<double> a, Vector128<double> b) => a + b;
 }
