@@ -39,3 +39,9 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
 /// <param name="Name">Unique name, e.g. "h.3.mlp.proj.weight" or "h.3.ln2.weight".</param>
 /// <param name="Parameter">The parameter.</param>
 public readonly record struct NamedParameter<T>(string Name, Parameter<T> Parameter) where T : unmanaged;
+
+/// <summary>A non-learnable tensor a model must save with its parameters (BatchNorm's running statistics).</summary>
+/// <typeparam name="T">Element type.</typeparam>
+/// <param name="Name">Unique name, e.g. "norm.2.running_mean".</param>
+/// <param name="Values">The values, updated in place by the layer.</param>
+public readonly record struct NamedBuffer<T>(string Name, T[] Values) where T : unmanaged;

@@ -97,6 +97,12 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     /// <inheritdoc />
     public override IReadOnlyList<NamedParameter<T>> NamedParameters => [.. Parameters.Select(p => new NamedParameter<T>(Name + "." + p.Name, p))];
 
+    /// <summary>Running mean and variance when the normalizer tracks them (PyTorch's names), else none.</summary>
+    public IReadOnlyList<NamedBuffer<T>> NamedBuffers =>
+        Normalizer is RunningStatisticsNormalizer<T> { Running: { } running }
+            ? [new(Name + ".running_mean", running.Mean), new(Name + ".running_var", running.Variance)]
+            : [];
+
     /// <inheritdoc />
     public override bool Training
     {

@@ -64,6 +64,9 @@ public sealed class CharTransformer<T> where T : unmanaged, IFloatingPointIeee75
     /// <summary>Every parameter with a unique name, same order as <see cref="Parameters"/>.</summary>
     public IReadOnlyList<NamedParameter<T>> NamedParameters => _named;
 
+    /// <summary>Running statistics of every norm slot that tracks them (BatchNorm), saved with the parameters.</summary>
+    public IReadOnlyList<NamedBuffer<T>> NamedBuffers => [.. _blocks.SelectMany(b => b.Norm.NamedBuffers), .. FinalNorm.NamedBuffers];
+
     /// <summary>Training (dropout, batch statistics) or eval mode for every layer.</summary>
     public bool Training
     {

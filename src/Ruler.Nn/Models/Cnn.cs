@@ -58,6 +58,9 @@ public sealed class Cnn<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Every parameter with a unique name, same order as <see cref="Parameters"/>.</summary>
     public IReadOnlyList<NamedParameter<T>> NamedParameters => _named;
 
+    /// <summary>Running statistics of every norm slot that tracks them (BatchNorm), saved with the parameters.</summary>
+    public IReadOnlyList<NamedBuffer<T>> NamedBuffers => [.. _stages.SelectMany(s => s.Norm.NamedBuffers)];
+
     /// <summary>When set, forward records <see cref="Recorder.ActivationRms"/> after every ReLU and backward every parameter's gradient norm.</summary>
     public Recorder? Recorder { get; set; }
 
