@@ -185,7 +185,13 @@ internal static unsafe class RowKernels
                 return;
             }
             var (start, end) = Slice(Plan.Groups, task, Tasks);
-            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && (Plan.RunLength == 1 || (Gamma == null && Beta == null)))
+            bool perElement = Plan.RunLength == 1 || (Gamma == null && Beta == null);
+            if (Measure && U == null && perElement && ShortRows.Handles<T>(Plan.SegmentLength))
+            {
+                Short(start, end);
+                return;
+            }
+            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && perElement)
             {
                 Pipelined(start, end);
                 return;
@@ -222,6 +228,28 @@ internal static unsafe class RowKernels
                 T* next = g + 1 < end ? row + n : null;
                 if (next != null) shift = Num.ToDouble(next[0]);
                 sum = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
+            }
+        }
+
+        /// <summary>Rows that <see cref="ShortRows"/> measures, eight at a time, then writes (same γ, β forms as <see cref="Pipelined"/>).</summary>
+        private readonly void Short(int start, int end)
+        {
+            int n = Plan.SegmentLength;
+            GroupMoments* block = stackalloc GroupMoments[ShortRows.Block];
+            for (int g0 = start; g0 < end; g0 += ShortRows.Block)
+            {
+                int count = Math.Min(ShortRows.Block, end - g0);
+                ShortRows.Moments((float*)X + Plan.Offset(g0, 0), n, count, block);
+                for (int r = 0; r < count; r++)
+                {
+                    int g = g0 + r;
+                    Finish(g, block[r]);
+                    if (Moments != null) continue;
+                    var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                    int ab = Plan.AffineBase(g);
+                    long o = Plan.Offset(g, 0);
+                    ShortRows.Apply((float*)X + o, (float*)Y + o, n, mh, ml, Rstd[g], (float*)At(Gamma, ab), (float*)At(Beta, ab));
+                }
             }
         }
 

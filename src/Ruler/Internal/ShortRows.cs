@@ -1,0 +1,102 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Ruler.Internal;
+
+/// <summary>
+/// Float rows of 16 to <see cref="MaxLength"/> elements (a multiple of 16) on AVX-512, measured eight at a time: each
+/// row sums into a vector of eight float64 partials, and one transpose-and-add turns the eight rows' partials into a
+/// vector of eight row totals, so the horizontal sums of eight rows share instructions and their latencies overlap.
+/// Every sum is float64.
+/// </summary>
+internal static unsafe class ShortRows
+{
+    public const int MaxLength = 256, Block = 8;
+
+    /// <summary>Whether rows of <paramref name="n"/> elements of T take this kernel.</summary>
+    public static bool Handles<T>(int n) where T : unmanaged =>
+        typeof(T) == typeof(float) && Avx512F.IsSupported && n % 16 == 0 && n >= 16 && n <= MaxLength;
+
+    /// <summary>
+    /// The moments of <paramref name="count"/> (at most <see cref="Block"/>) consecutive rows of n elements, in one
+    /// pass: with d = x − k (k the row's first element), mean = k + Σd/n and M2 = Σd² − (Σd)²/n. That loses
+    /// precision only when the mean is far from k in standard deviations (Σd² ≫ M2); such a row is measured again
+    /// in two passes around its mean (<see cref="Precise"/>).
+    /// </summary>
+    public static void Moments(float* x, int n, int count, GroupMoments* moments)
+    {
+        Vector512<double>* squares = stackalloc Vector512<double>[Block];
+        Vector512<double>* linear = stackalloc Vector512<double>[Block];
+        double* shift = stackalloc double[Block];
+        for (int r = 0; r < Block; r++)
+        {
+            shift[r] = r < count ? x[(long)r * n] : 0;
+            if (r < count) Deviations(x + (long)r * n, n, shift[r], out squares[r], out linear[r]);
+            else squares[r] = linear[r] = default;
+        }
+        var sq = Reduce(squares);
+        var lin = Reduce(linear);
+        for (int r = 0; r < count; r++)
+        {
+            double m2 = sq[r] - lin[r] * lin[r] / n, mean = shift[r] + lin[r] / n;
+            moments[r] = m2 >= sq[r] * Precision ? new GroupMoments(n, mean, m2) : Precise(x + (long)r * n, n, mean);
+        }
+    }
+
+    /// <summary>A one-pass M2 smaller than this fraction of Σd² may have lost more than 2^-30 of its bits.</summary>
+    private const double Precision = 1.0 / (1 << 23);
+
+    /// <summary>The two-pass moments of one row around an estimate of its mean: M2 = Σd² − (Σd)²/n with d = x − mean.</summary>
+    private static GroupMoments Precise(float* x, int n, double estimate)
+    {
+        Deviations(x, n, estimate, out var squares, out var linear);
+        double sq = Vector512.Sum(squares), lin = Vector512.Sum(linear);
+        return new GroupMoments(n, estimate + lin / n, Math.Max(sq - lin * lin / n, 0));
+    }
+
+    /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>
+    public static void Apply(float* x, float* y, int n, double mh, double ml, double s, float* g, float* b)
+    {
+        Vector512<float> vh = Vector512.Create((float)mh), vl = Vector512.Create((float)ml), vs = Vector512.Create((float)s);
+        for (int j = 0; j < n; j += 16)
+        {
+            var xc = Vector512.Load(x + j) - vh - vl;
+            Vector512<float> t;
+            if (g != null) t = b != null ? Vector512.FusedMultiplyAdd(xc * vs, Vector512.Load(g + j), Vector512.Load(b + j)) : xc * vs * Vector512.Load(g + j);
+            else t = b != null ? Vector512.FusedMultiplyAdd(xc, vs, Vector512.Load(b + j)) : xc * vs;
+            t.Store(y + j);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deviations(float* x, int n, double mean, out Vector512<double> squares, out Vector512<double> linear)
+    {
+        Vector512<double> m = Vector512.Create(mean), sq0 = default, sq1 = default, lin0 = default, lin1 = default;
+        for (int j = 0; j < n; j += 16)
+        {
+            var (l, h) = Vector512.Widen(Vector512.Load(x + j));
+            l -= m;
+            h -= m;
+            sq0 = Vector512.FusedMultiplyAdd(l, l, sq0);
+            sq1 = Vector512.FusedMultiplyAdd(h, h, sq1);
+            lin0 += l;
+            lin1 += h;
+        }
+        squares = sq0 + sq1;
+        linear = lin0 + lin1;
+    }
+
+    /// <summary>Lane r of the result is the sum of the lanes of v[r] (a transpose-and-add in three levels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Reduce(Vector512<double>* v)
+    {
+        var p01 = Avx512F.UnpackLow(v[0], v[1]) + Avx512F.UnpackHigh(v[0], v[1]);
+        var p23 = Avx512F.UnpackLow(v[2], v[3]) + Avx512F.UnpackHigh(v[2], v[3]);
+        var p45 = Avx512F.UnpackLow(v[4], v[5]) + Avx512F.UnpackHigh(v[4], v[5]);
+        var p67 = Avx512F.UnpackLow(v[6], v[7]) + Avx512F.UnpackHigh(v[6], v[7]);
+        var q03 = Avx512F.Shuffle4x128(p01, p23, 0b10_00_10_00) + Avx512F.Shuffle4x128(p01, p23, 0b11_01_11_01);
+        var q47 = Avx512F.Shuffle4x128(p45, p67, 0b10_00_10_00) + Avx512F.Shuffle4x128(p45, p67, 0b11_01_11_01);
+        return Avx512F.Shuffle4x128(q03, q47, 0b10_00_10_00) + Avx512F.Shuffle4x128(q03, q47, 0b11_01_11_01);
+    }
+}
