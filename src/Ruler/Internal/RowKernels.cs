@@ -130,24 +130,41 @@ internal static unsafe class RowKernels
         for (int off = 0; off < plan.SegmentLength; off += Piece)
         {
             int n = Math.Min(Piece, plan.SegmentLength - off);
-            T* src;
-            double shift, sum;
+            GroupMoments piece;
             if (u == null)
             {
-                src = x + o + off;
-                shift = Num.ToDouble(src[0]);
-                sum = Simd.SumShifted(src, n, shift);
+                T* src = x + o + off;
+                double shift = Num.ToDouble(src[0]);
+                var (sq, lin) = Simd.Deviations(src, n, shift);
+                piece = FromSums(src, n, shift, sq, lin);
             }
             else
             {
-                src = h + o + off;
-                shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
-                sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
+                T* src = h + o + off;
+                double shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
+                double pieceMean = shift + Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift) / n;
+                var (sq, lin) = Simd.Deviations(src, n, pieceMean);
+                piece = new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0));
             }
-            double pieceMean = shift + sum / n;
-            var (sq, lin) = Simd.Deviations(src, n, pieceMean);
-            m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
+            m = GroupMoments.Combine(m, piece);
         }
+    }
+
+    /// <summary>A one-pass M2 smaller than this fraction of Σd² may have lost more than 2^-30 of its bits to cancellation.</summary>
+    private const double Precision = 1.0 / (1 << 23);
+
+    /// <summary>
+    /// The moments of n elements from one pass around <paramref name="shift"/> (an element: a constant run gets its
+    /// value exactly): with d = x − shift, mean = shift + Σd/n and M2 = Σd² − (Σd)²/n. That cancels only when the
+    /// mean is many standard deviations from the shift (Σd² ≫ M2); then the elements are measured again around the
+    /// mean, where the same formula is the corrected two-pass one.
+    /// </summary>
+    public static GroupMoments FromSums<T>(T* x, int n, double shift, double squares, double linear) where T : unmanaged
+    {
+        double mean = shift + linear / n, m2 = squares - linear * linear / n;
+        if (m2 >= squares * Precision) return new GroupMoments(n, mean, m2);
+        var (sq, lin) = Simd.Deviations(x, n, mean);
+        return new GroupMoments(n, mean + lin / n, Math.Max(sq - lin * lin / n, 0));
     }
 
     private static T* At<T>(T* p, long offset) where T : unmanaged => p == null ? null : p + offset;
@@ -211,23 +228,22 @@ internal static unsafe class RowKernels
 
         /// <summary>
         /// Rows of one piece with γ, β per element (LayerNorm, RMSNorm): the same statistics as
-        /// <see cref="RowKernels.Measure"/>, but the first pass of row g + 1 runs inside the write of row g.
+        /// <see cref="RowKernels.Measure"/>, but the pass of row g + 1 runs inside the write of row g.
         /// </summary>
         private readonly void Pipelined(int start, int end)
         {
             int n = Plan.SegmentLength;
             T* row = X + Plan.Offset(start, 0);
-            double shift = Num.ToDouble(row[0]), sum = Simd.SumShifted(row, n, shift);
+            double shift = Num.ToDouble(row[0]);
+            var (sq, lin) = Simd.Deviations(row, n, shift);
             for (int g = start; g < end; g++, row += n)
             {
-                double rowMean = shift + sum / n;
-                var (sq, lin) = Simd.Deviations(row, n, rowMean);
-                Finish(g, new GroupMoments(n, rowMean, Math.Max(sq - lin * lin / n, 0)));
+                Finish(g, FromSums(row, n, shift, sq, lin));
                 var (mh, ml) = Kernels.Split<T>(Mean[g]);
                 int ab = Plan.AffineBase(g);
                 T* next = g + 1 < end ? row + n : null;
                 if (next != null) shift = Num.ToDouble(next[0]);
-                sum = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
+                (sq, lin) = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
             }
         }
 

@@ -20,9 +20,7 @@ internal static unsafe class ShortRows
 
     /// <summary>
     /// The moments of <paramref name="count"/> (at most <see cref="Block"/>) consecutive rows of n elements, in one
-    /// pass: with d = x − k (k the row's first element), mean = k + Σd/n and M2 = Σd² − (Σd)²/n. That loses
-    /// precision only when the mean is far from k in standard deviations (Σd² ≫ M2); such a row is measured again
-    /// in two passes around its mean (<see cref="Precise"/>).
+    /// pass around the row's first element (<see cref="RowKernels.FromSums"/>).
     /// </summary>
     public static void Moments(float* x, int n, int count, GroupMoments* moments)
     {
@@ -37,22 +35,7 @@ internal static unsafe class ShortRows
         }
         var sq = Reduce(squares);
         var lin = Reduce(linear);
-        for (int r = 0; r < count; r++)
-        {
-            double m2 = sq[r] - lin[r] * lin[r] / n, mean = shift[r] + lin[r] / n;
-            moments[r] = m2 >= sq[r] * Precision ? new GroupMoments(n, mean, m2) : Precise(x + (long)r * n, n, mean);
-        }
-    }
-
-    /// <summary>A one-pass M2 smaller than this fraction of Σd² may have lost more than 2^-30 of its bits.</summary>
-    private const double Precision = 1.0 / (1 << 23);
-
-    /// <summary>The two-pass moments of one row around an estimate of its mean: M2 = Σd² − (Σd)²/n with d = x − mean.</summary>
-    private static GroupMoments Precise(float* x, int n, double estimate)
-    {
-        Deviations(x, n, estimate, out var squares, out var linear);
-        double sq = Vector512.Sum(squares), lin = Vector512.Sum(linear);
-        return new GroupMoments(n, estimate + lin / n, Math.Max(sq - lin * lin / n, 0));
+        for (int r = 0; r < count; r++) moments[r] = RowKernels.FromSums(x + (long)r * n, n, shift[r], sq[r], lin[r]);
     }
 
     /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>

@@ -42,14 +42,6 @@ internal static unsafe class Simd
         for (; i < n; i++) loop.Scalar(i);
     }
 
-    /// <summary>Σ (x − shift) in float64.</summary>
-    public static double SumShifted<T>(T* x, int n, double shift) where T : unmanaged
-    {
-        var loop = new SumShiftedLoop<T> { X = x, N = n, Shift = shift };
-        Run<T, SumShiftedLoop<T>>(ref loop, n);
-        return loop.Sum;
-    }
-
     /// <summary>h = x + u (rounded to T), and Σ (h − shift) in float64.</summary>
     public static double AddSumShifted<T>(T* x, T* u, T* h, int n, double shift) where T : unmanaged
     {
@@ -82,15 +74,16 @@ internal static unsafe class Simd
 
     /// <summary>y = ((x − mh) − ml)·s·g + b with g, b per element (either may be null: 1 and 0).</summary>
     /// <remarks>
-    /// With <paramref name="next"/> not null, also returns Σ (next − nextShift) in float64 over the same n elements:
-    /// a row kernel sums the next row (from memory) while it writes this one (from L1), so memory keeps streaming.
+    /// With <paramref name="next"/> not null, also returns (Σ d², Σ d) in float64 with d = next − nextShift over the
+    /// same n elements: a row kernel measures the next row (from memory) while it writes this one (from L1), so
+    /// memory keeps streaming.
     /// </remarks>
-    public static double ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b, T* next = null, double nextShift = 0)
-        where T : unmanaged
+    public static (double Squares, double Linear) ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b,
+        T* next = null, double nextShift = 0) where T : unmanaged
     {
         var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
         Run<T, ApplyAffineLoop<T>>(ref loop, n);
-        return loop.NextSum;
+        return (loop.NextSquares, loop.NextLinear);
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
@@ -184,30 +177,6 @@ internal static unsafe class Simd
     /// <summary>((x − mh) − ml) with both subtractions rounded to T, as the vector lanes compute it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Centered<T>(T x, double mh, double ml) where T : unmanaged => D(F<T>(D(F<T>(D(x) - mh)) - D(F<T>(ml))));
-
-    private struct SumShiftedLoop<T> : ISimdLoop where T : unmanaged
-    {
-        public T* X;
-        public int N;
-        public double Shift, Sum;
-
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
-        {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
-            for (; i <= last - S.Count; i += 2 * S.Count)
-            {
-                S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-                S.AccumulateShifted(ref lo2, ref hi2, S.Load(x + i + S.Count), shift);
-            }
-            if (i <= last) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
-        }
-
-        public void Scalar(int i) => Sum += D(X[i]) - Shift;
-    }
 
     private struct AddSumShiftedLoop<T> : ISimdLoop where T : unmanaged
     {
@@ -314,7 +283,7 @@ internal static unsafe class Simd
     {
         public T* X, Y, G, B, Next;
         public int N;
-        public double Mh, Ml, S, NextShift, NextSum;
+        public double Mh, Ml, S, NextShift, NextSquares, NextLinear;
 
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
@@ -324,13 +293,14 @@ internal static unsafe class Simd
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             if (next != null)
             {
-                TD lo = default, hi = default, shift = SV.Wide(NextShift);
+                TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, shift = SV.Wide(NextShift);
                 for (; i <= last; i += SV.Count)
                 {
                     SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
-                    SV.AccumulateShifted(ref lo, ref hi, SV.Load(next + i), shift);
+                    SV.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, SV.Load(next + i), shift);
                 }
-                NextSum += SV.Sum(lo, hi);
+                NextSquares += SV.Sum(sq0, sq1);
+                NextLinear += SV.Sum(lin0, lin1);
             }
             else if (g != null && b != null)
                 for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
@@ -344,7 +314,10 @@ internal static unsafe class Simd
             if (G != null) t *= D(G[i]);
             if (B != null) t += D(B[i]);
             Y[i] = F<T>(t);
-            if (Next != null) NextSum += D(Next[i]) - NextShift;
+            if (Next == null) return;
+            double d = D(Next[i]) - NextShift;
+            NextSquares += d * d;
+            NextLinear += d;
         }
 
         /// <summary>xc·s·g + b, with g and b optional (the same expression whichever loop runs it).</summary>
