@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Ruler.Internal;
 
@@ -124,6 +125,7 @@ internal static unsafe class RowKernels
     /// to the piece's first element (a constant piece gets its value exactly), then M2 = Σd² − (Σd)²/n with
     /// d = x − mean (the correction term removes the rounding of the mean). Float lanes are widened: every sum is float64.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g, int k, ref GroupMoments m) where T : unmanaged
     {
         long o = plan.Offset(g, k);
@@ -183,6 +185,7 @@ internal static unsafe class RowKernels
         public GroupMoments* Moments, Partials;
         public int Tasks, Phase;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             T* src = U == null ? X : H;
@@ -230,6 +233,7 @@ internal static unsafe class RowKernels
         /// Rows of one piece with γ, β per element (LayerNorm, RMSNorm): the same statistics as
         /// <see cref="RowKernels.Measure"/>, but the pass of row g + 1 runs inside the write of row g.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Pipelined(int start, int end)
         {
             int n = Plan.SegmentLength;
@@ -248,6 +252,7 @@ internal static unsafe class RowKernels
         }
 
         /// <summary>Rows that <see cref="ShortRows"/> measures, eight at a time, then writes (same γ, β forms as <see cref="Pipelined"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Short(int start, int end)
         {
             int n = Plan.SegmentLength;
@@ -276,6 +281,7 @@ internal static unsafe class RowKernels
             else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(T* src, int g, int k)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
@@ -307,6 +313,7 @@ internal static unsafe class RowKernels
         /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
         private const int FlushEvery = 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             if (Phase == PlanesApply)
@@ -390,6 +397,7 @@ internal static unsafe class RowKernels
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
         /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(int g, int k, double sumG, double sumGXc)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);

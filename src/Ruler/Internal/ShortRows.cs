@@ -22,6 +22,7 @@ internal static unsafe class ShortRows
     /// The moments of <paramref name="count"/> (at most <see cref="Block"/>) consecutive rows of n elements, in one
     /// pass around the row's first element (<see cref="RowKernels.FromSums"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Moments(float* x, int n, int count, GroupMoments* moments)
     {
         Vector512<double>* squares = stackalloc Vector512<double>[Block];
@@ -39,6 +40,7 @@ internal static unsafe class ShortRows
     }
 
     /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(float* x, float* y, int n, double mh, double ml, double s, float* g, float* b)
     {
         Vector512<float> vh = Vector512.Create((float)mh), vl = Vector512.Create((float)ml), vs = Vector512.Create((float)s);

@@ -43,6 +43,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>h = x + u (rounded to T), and Σ (h − shift) in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double AddSumShifted<T>(T* x, T* u, T* h, int n, double shift) where T : unmanaged
     {
         var loop = new AddSumShiftedLoop<T> { X = x, U = u, H = h, N = n, Shift = shift };
@@ -59,6 +60,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>h = x + u.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add<T>(T* x, T* u, T* h, int n) where T : unmanaged
     {
         var loop = new AddLoop<T> { X = x, U = u, H = h, N = n };
@@ -66,6 +68,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with scalars.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(T* x, T* y, int n, double mh, double ml, double a, double b) where T : unmanaged
     {
         var loop = new ApplyLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
@@ -87,6 +90,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyColumns<T>(T* x, T* y, int n, T* mh, T* ml, T* a, T* b) where T : unmanaged
     {
         var loop = new ApplyColumnsLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
@@ -98,6 +102,7 @@ internal static unsafe class Simd
     /// j &lt; n, acc[j] = Σ (x[r, j] − shift[j]) in float64 (overwritten). A block of columns is summed down the rows
     /// in registers, so nothing but the result is stored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsShifted<T>(T* x, int rows, int stride, int n, double* shift, double* acc) where T : unmanaged
     {
         var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Shift = shift, Acc = acc };
@@ -105,6 +110,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>With d = x[r, j] − mean[j] in float64: sq[j] = Σ d², lin[j] = Σ d (overwritten), as <see cref="ColumnsShifted"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsDeviations<T>(T* x, int rows, int stride, int n, double* mean, double* sq, double* lin) where T : unmanaged
     {
         var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Mean = mean, Sq = sq, Lin = lin };
@@ -133,6 +139,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>total += partial in float64, then partial = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Flush<T>(T* partial, double* total, int n) where T : unmanaged
     {
         var loop = new FlushLoop<T> { Partial = partial, Total = total, N = n };
@@ -143,6 +150,7 @@ internal static unsafe class Simd
     /// Column gradient sums over <paramref name="rows"/> rows <paramref name="stride"/> apart, with
     /// xc = (x − mh[j]) − ml[j]: sdy[j] += Σ dy, sdyx[j] += Σ dy·xc (float64; summed in registers down the rows).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradColumns<T>(T* x, T* dy, int rows, int stride, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
     {
         var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
@@ -154,6 +162,7 @@ internal static unsafe class Simd
     /// when <paramref name="gamma"/> is null) and xc = (x − mh) − ml; with x null (statistics were constants)
     /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s)
         where T : unmanaged
     {
@@ -162,6 +171,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>dx = (dy·a − b − xc·k)·s (+ dh) with every operand per element; x null: dx = dy·a·s (+ dh).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k, T* s) where T : unmanaged
     {
         var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
@@ -184,6 +194,7 @@ internal static unsafe class Simd
         public int N;
         public double Shift, Sum;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -220,6 +231,7 @@ internal static unsafe class Simd
         public int N;
         public double Mean, Squares, Linear;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -250,6 +262,7 @@ internal static unsafe class Simd
         public T* X, U, H;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -267,6 +280,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, A, B;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -285,6 +299,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, S, NextShift, NextSquares, NextLinear;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -335,6 +350,7 @@ internal static unsafe class Simd
         public T* X, Y, Mh, Ml, A, B;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -353,6 +369,7 @@ internal static unsafe class Simd
         public double* Shift, Acc;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -387,6 +404,7 @@ internal static unsafe class Simd
         public double* Mean, Sq, Lin;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -429,6 +447,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, SumDy, SumDyXc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -460,6 +479,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, S, SumG, SumGXc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -497,6 +517,7 @@ internal static unsafe class Simd
         public double* Total;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -522,6 +543,7 @@ internal static unsafe class Simd
         public double* Sdy, Sdyx;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -561,6 +583,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, Ga, B, K, S;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -593,6 +616,7 @@ internal static unsafe class Simd
         public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
