@@ -152,14 +152,18 @@ internal static unsafe class RowKernels
         }
     }
 
-    /// <summary>A one-pass M2 smaller than this fraction of Σd² may have lost more than 2^-30 of its bits to cancellation.</summary>
-    private const double Precision = 1.0 / (1 << 23);
+    /// <summary>
+    /// Σd² = M2 + n·(mean − shift)², and M2 ≥ (shift − mean)² since the shift is one of the elements: the one-pass
+    /// M2 keeps all but log2(Σd²/M2) ≤ log2(n + 1) bits of Σd². A ratio over 256 (the shift more than ~16 standard
+    /// deviations from the mean) is measured again.
+    /// </summary>
+    public const double Precision = 1.0 / 256;
 
     /// <summary>
     /// The moments of n elements from one pass around <paramref name="shift"/> (an element: a constant run gets its
-    /// value exactly): with d = x − shift, mean = shift + Σd/n and M2 = Σd² − (Σd)²/n. That cancels only when the
-    /// mean is many standard deviations from the shift (Σd² ≫ M2); then the elements are measured again around the
-    /// mean, where the same formula is the corrected two-pass one.
+    /// value exactly): with d = x − shift, mean = shift + Σd/n and M2 = Σd² − (Σd)²/n. When the shift is far from the
+    /// mean (Σd² ≫ M2, see <see cref="Precision"/>) the elements are measured again around the mean, where the same
+    /// formula is the corrected two-pass one.
     /// </summary>
     public static GroupMoments FromSums<T>(T* x, int n, double shift, double squares, double linear) where T : unmanaged
     {
@@ -256,16 +260,20 @@ internal static unsafe class RowKernels
         private readonly void Short(int start, int end)
         {
             int n = Plan.SegmentLength;
-            GroupMoments* block = stackalloc GroupMoments[ShortRows.Block];
             for (int g0 = start; g0 < end; g0 += ShortRows.Block)
             {
                 int count = Math.Min(ShortRows.Block, end - g0);
-                ShortRows.Moments((float*)X + Plan.Offset(g0, 0), n, count, block);
+                ShortRows.Measure((float*)X + Plan.Offset(g0, 0), n, count, out var mean, out var m2);
+                if (Moments != null)
+                {
+                    for (int r = 0; r < count; r++) Moments[g0 + r] = new GroupMoments(n, mean[r], m2[r]);
+                    continue;
+                }
+                var (means, rstds) = ShortRows.Statistics(mean, m2, n, Center, Eps);
                 for (int r = 0; r < count; r++)
                 {
                     int g = g0 + r;
-                    Finish(g, block[r]);
-                    if (Moments != null) continue;
+                    (Mean[g], Rstd[g]) = (means[r], rstds[r]);
                     var (mh, ml) = Kernels.Split<T>(Mean[g]);
                     int ab = Plan.AffineBase(g);
                     long o = Plan.Offset(g, 0);

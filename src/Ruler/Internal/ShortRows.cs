@@ -19,24 +19,45 @@ internal static unsafe class ShortRows
         typeof(T) == typeof(float) && Avx512F.IsSupported && n % 16 == 0 && n >= 16 && n <= MaxLength;
 
     /// <summary>
-    /// The moments of <paramref name="count"/> (at most <see cref="Block"/>) consecutive rows of n elements, in one
-    /// pass around the row's first element (<see cref="RowKernels.FromSums"/>).
+    /// The means and M2 of <paramref name="count"/> (at most <see cref="Block"/>) consecutive rows of n elements, lane
+    /// r for row r, in one pass around each row's first element (<see cref="RowKernels.FromSums"/>, the same
+    /// operations lane by lane; a row that would cancel is measured again by it).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Moments(float* x, int n, int count, GroupMoments* moments)
+    public static void Measure(float* x, int n, int count, out Vector512<double> mean, out Vector512<double> m2)
     {
         Vector512<double>* squares = stackalloc Vector512<double>[Block];
         Vector512<double>* linear = stackalloc Vector512<double>[Block];
-        double* shift = stackalloc double[Block];
+        double* lanes = stackalloc double[2 * Block];
         for (int r = 0; r < Block; r++)
         {
-            shift[r] = r < count ? x[(long)r * n] : 0;
-            if (r < count) Deviations(x + (long)r * n, n, shift[r], out squares[r], out linear[r]);
+            lanes[r] = r < count ? x[(long)r * n] : 0;
+            if (r < count) Deviations(x + (long)r * n, n, lanes[r], out squares[r], out linear[r]);
             else squares[r] = linear[r] = default;
         }
-        var sq = Reduce(squares);
-        var lin = Reduce(linear);
-        for (int r = 0; r < count; r++) moments[r] = RowKernels.FromSums(x + (long)r * n, n, shift[r], sq[r], lin[r]);
+        Vector512<double> sq = Reduce(squares), lin = Reduce(linear), size = Vector512.Create((double)n), shift = Vector512.Load(lanes);
+        mean = shift + lin / size;
+        m2 = sq - lin * lin / size;
+        uint cancelled = ~(uint)Vector512.GreaterThanOrEqual(m2, sq * RowKernels.Precision).ExtractMostSignificantBits() & ((1u << count) - 1);
+        if (cancelled == 0) return;
+        mean.Store(lanes);
+        m2.Store(lanes + Block);
+        for (int r = 0; r < count; r++)
+        {
+            if ((cancelled >> r & 1) == 0) continue;
+            var m = RowKernels.FromSums(x + (long)r * n, n, shift[r], sq[r], lin[r]);
+            (lanes[r], lanes[Block + r]) = (m.Mean, m.M2);
+        }
+        mean = Vector512.Load(lanes);
+        m2 = Vector512.Load(lanes + Block);
+    }
+
+    /// <summary>(mean, rstd) of eight rows from their means and M2: <see cref="Kernels.Statistics"/> lane by lane.</summary>
+    public static (Vector512<double> Mean, Vector512<double> Rstd) Statistics(Vector512<double> mean, Vector512<double> m2, int n, bool center, double eps)
+    {
+        var square = m2 / Vector512.Create((double)n);
+        if (!center) square += mean * mean;
+        return (center ? mean : default, Vector512<double>.One / Vector512.Sqrt(square + Vector512.Create(eps)));
     }
 
     /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>
