@@ -270,10 +270,16 @@ internal static unsafe class RowKernels
                     continue;
                 }
                 var (means, rstds) = ShortRows.Statistics(mean, m2, n, Center, Eps);
+                for (int r = 0; r < count; r++) (Mean[g0 + r], Rstd[g0 + r]) = (means[r], rstds[r]);
+                long o0 = Plan.Offset(g0, 0);
+                if (Plan.Period == 1)
+                {
+                    ShortRows.ApplyBlock((float*)X + o0, (float*)Y + o0, n, count, means, rstds, (float*)Gamma, (float*)Beta);
+                    continue;
+                }
                 for (int r = 0; r < count; r++)
                 {
                     int g = g0 + r;
-                    (Mean[g], Rstd[g]) = (means[r], rstds[r]);
                     var (mh, ml) = Kernels.Split<T>(Mean[g]);
                     int ab = Plan.AffineBase(g);
                     long o = Plan.Offset(g, 0);

@@ -60,8 +60,24 @@ internal static unsafe class ShortRows
         return (center ? mean : default, Vector512<double>.One / Vector512.Sqrt(square + Vector512.Create(eps)));
     }
 
-    /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>
+    /// <summary>
+    /// <see cref="Apply"/> over <paramref name="count"/> consecutive rows that share g and b, with mean and rstd per
+    /// row in the lanes: mh = mean rounded to float, ml = the rest rounded to float, s = rstd rounded to float
+    /// (<see cref="Kernels.Split{T}"/>), converted for the eight rows at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ApplyBlock(float* x, float* y, int n, int count, Vector512<double> mean, Vector512<double> rstd, float* g, float* b)
+    {
+        float* lanes = stackalloc float[3 * Block];
+        var hi = Avx512F.ConvertToVector256Single(mean);
+        hi.Store(lanes);
+        Avx512F.ConvertToVector256Single(mean - Avx512F.ConvertToVector512Double(hi)).Store(lanes + Block);
+        Avx512F.ConvertToVector256Single(rstd).Store(lanes + 2 * Block);
+        for (int r = 0; r < count; r++) Apply(x + (long)r * n, y + (long)r * n, n, lanes[r], lanes[Block + r], lanes[2 * Block + r], g, b);
+    }
+
+    /// <summary>y = ((x − mh) − ml)·s·g + b over one row, g and b per element (either may be null: 1 and 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(float* x, float* y, int n, double mh, double ml, double s, float* g, float* b)
     {
         Vector512<float> vh = Vector512.Create((float)mh), vl = Vector512.Create((float)ml), vs = Vector512.Create((float)s);
