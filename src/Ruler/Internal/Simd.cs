@@ -309,13 +309,22 @@ internal static unsafe class Simd
             if (next != null)
             {
                 TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, shift = SV.Wide(NextShift);
-                for (; i <= last; i += SV.Count)
+                TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+                for (; i <= last - SV.Count; i += 2 * SV.Count)
+                {
+                    SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
+                    SV.Store(y + i + SV.Count, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i + SV.Count), mh), ml), s, g, b, i + SV.Count));
+                    SV.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, SV.Load(next + i), shift);
+                    SV.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, SV.Load(next + i + SV.Count), shift);
+                }
+                if (i <= last)
                 {
                     SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
                     SV.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, SV.Load(next + i), shift);
+                    i += SV.Count;
                 }
-                NextSquares += SV.Sum(sq0, sq1);
-                NextLinear += SV.Sum(lin0, lin1);
+                NextSquares += SV.Sum(sq0, sq1) + SV.Sum(sq2, sq3);
+                NextLinear += SV.Sum(lin0, lin1) + SV.Sum(lin2, lin3);
             }
             else if (g != null && b != null)
                 for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
