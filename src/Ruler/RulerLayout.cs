@@ -24,6 +24,9 @@ public sealed class RulerLayout
         GroupCount = (int)groups;
         GroupSize = (int)(Count / groups);
         AffineSize = ruler.AffineAxes.Count == 0 ? 1 : (int)affine;
+        Kind = KernelPlans.Classify(this, out var rows, out var columns);
+        RowPlan = rows;
+        ColumnPlan = columns;
     }
 
     /// <summary>The ruler this layout resolves.</summary>
@@ -54,6 +57,15 @@ public sealed class RulerLayout
 
     /// <summary>Per axis: indexes the affine parameters?</summary>
     internal bool[] Affine { get; }
+
+    /// <summary>Which kernels serve this layout (float and double), classified once per layout.</summary>
+    internal PlanKind Kind { get; }
+
+    /// <summary>The rows/planes plan when <see cref="Kind"/> is <see cref="PlanKind.Rows"/>.</summary>
+    internal RowPlan RowPlan { get; }
+
+    /// <summary>The columns plan when <see cref="Kind"/> is <see cref="PlanKind.Columns"/>.</summary>
+    internal ColumnPlan ColumnPlan { get; }
 
     /// <summary>Group index and affine index of every element (row-major), for the reference kernels.</summary>
     internal (int[] Group, int[] AffineIndex) IndexMaps()

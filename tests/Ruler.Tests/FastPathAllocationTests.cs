@@ -84,13 +84,22 @@ public class FastPathAllocationTests
         }
     }
 
-    /// <summary>Bytes allocated on this thread by 100 calls, after 20 warm-up calls.</summary>
+    /// <summary>
+    /// Bytes allocated on this thread by 100 calls, after 20 warm-up calls: the fewest of three tries. A call that
+    /// allocates shows in every try; the runtime's own one-off work (tiering up a method while the other test
+    /// classes run in parallel) lands in one try now and then, and failed this test about one full run in three.
+    /// </summary>
     private static long Allocated(Action run)
     {
         for (int i = 0; i < 20; i++) run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 100; i++) run();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && fewest != 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 100; i++) run();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return fewest;
     }
 
     private static float[] Random(int n, int seed)

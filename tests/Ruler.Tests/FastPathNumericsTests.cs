@@ -65,6 +65,37 @@ public class FastPathNumericsTests
         }
     }
 
+    /// <summary>
+    /// Rows whose first element (the shift of the one-pass sums) is far from the mean: long rows take the two-pass
+    /// fallback, short rows (eight at a time) stay in one pass (Σd² ≤ (n + 1)·M2). The mean is compared in units
+    /// of the standard deviation, which is what y sees.
+    /// </summary>
+    [Fact]
+    public void RowsWhoseFirstElementIsAnOutlierMatchTheReference()
+    {
+        var random = new Random(5);
+        foreach (int[] shape in new[] { new[] { 6, 1000 }, new[] { 19, 64 } })
+        {
+            var ruler = RulerSpec.LayerNorm();
+            var layout = ruler.Resolve(shape);
+            var x = Enumerable.Range(0, (int)layout.Count).Select(i => i % shape[1] == 0 ? 1e3 : 1 + 1e-2 * random.NextDouble()).ToArray();
+            var xf = x.Select(v => (float)v).ToArray();
+            var (y, mean, rstd) = Fast(ruler, shape, xf, [], []);
+            var (expected, refMean, refRstd) = Reference(layout, xf, [], []);
+            AssertClose($"float {shape[1]}", y, expected, 1e-5);
+            var (yd, meanD, rstdD) = Fast(ruler, shape, x, [], []);
+            var (expectedD, refMeanD, refRstdD) = Reference(layout, x, [], []);
+            AssertClose($"double {shape[1]}", yd, expectedD, 1e-12);
+            for (int g = 0; g < layout.GroupCount; g++)
+            {
+                Assert.Equal(refMean[g], mean[g], 1e-12 / refRstd[g]);
+                Assert.Equal(refRstd[g], rstd[g], refRstd[g] * 1e-12);
+                Assert.Equal(refMeanD[g], meanD[g], 1e-12 / refRstdD[g]);
+                Assert.Equal(refRstdD[g], rstdD[g], refRstdD[g] * 1e-14);
+            }
+        }
+    }
+
     [Theory]
     [InlineData(1e30)]
     [InlineData(1e-30)]

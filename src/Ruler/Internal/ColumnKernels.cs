@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Ruler.Internal;
 
@@ -180,6 +181,7 @@ internal static unsafe class ColumnKernels
         public GroupMoments* Partials;
         public double* Scratch;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int width = Plan.Width, batch = task / Blocks, chunk = Math.Max(1, Chunk / width);
@@ -214,6 +216,7 @@ internal static unsafe class ColumnKernels
         public int Blocks;
         public T* X, Y, Mh, Ml, A, B;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int width = Plan.Width, batch = task / Blocks, v = batch * width;
@@ -233,6 +236,7 @@ internal static unsafe class ColumnKernels
         public T* X, Dy, Mh, Ml;
         public double* Partials;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int width = Plan.Width, batch = task / Blocks, v = batch * width;
@@ -250,6 +254,7 @@ internal static unsafe class ColumnKernels
         public int Blocks;
         public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             int width = Plan.Width, batch = task / Blocks, v = batch * width;

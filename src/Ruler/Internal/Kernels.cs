@@ -132,7 +132,9 @@ internal static unsafe class Kernels
             columns = default;
             return PlanKind.Reference;
         }
-        return KernelPlans.Classify(layout, out rows, out columns);
+        rows = layout.RowPlan;
+        columns = layout.ColumnPlan;
+        return layout.Kind;
     }
 
     private static void FastForward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Ruler.Internal;
 
@@ -124,30 +125,52 @@ internal static unsafe class RowKernels
     /// to the piece's first element (a constant piece gets its value exactly), then M2 = Σd² − (Σd)²/n with
     /// d = x − mean (the correction term removes the rounding of the mean). Float lanes are widened: every sum is float64.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Measure<T>(in RowPlan plan, T* x, T* u, T* h, int g, int k, ref GroupMoments m) where T : unmanaged
     {
         long o = plan.Offset(g, k);
         for (int off = 0; off < plan.SegmentLength; off += Piece)
         {
             int n = Math.Min(Piece, plan.SegmentLength - off);
-            T* src;
-            double shift, sum;
+            GroupMoments piece;
             if (u == null)
             {
-                src = x + o + off;
-                shift = Num.ToDouble(src[0]);
-                sum = Simd.SumShifted(src, n, shift);
+                T* src = x + o + off;
+                double shift = Num.ToDouble(src[0]);
+                var (sq, lin) = Simd.Deviations(src, n, shift);
+                piece = FromSums(src, n, shift, sq, lin);
             }
             else
             {
-                src = h + o + off;
-                shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
-                sum = Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift);
+                T* src = h + o + off;
+                double shift = Num.ToDouble(Num.FromDouble<T>(Num.ToDouble(x[o + off]) + Num.ToDouble(u[o + off])));
+                double pieceMean = shift + Simd.AddSumShifted(x + o + off, u + o + off, src, n, shift) / n;
+                var (sq, lin) = Simd.Deviations(src, n, pieceMean);
+                piece = new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0));
             }
-            double pieceMean = shift + sum / n;
-            var (sq, lin) = Simd.Deviations(src, n, pieceMean);
-            m = GroupMoments.Combine(m, new GroupMoments(n, pieceMean, Math.Max(sq - lin * lin / n, 0)));
+            m = GroupMoments.Combine(m, piece);
         }
+    }
+
+    /// <summary>
+    /// Σd² = M2 + n·(mean − shift)², and M2 ≥ (shift − mean)² since the shift is one of the elements: the one-pass
+    /// M2 keeps all but log2(Σd²/M2) ≤ log2(n + 1) bits of Σd². A ratio over 256 (the shift more than ~16 standard
+    /// deviations from the mean) is measured again.
+    /// </summary>
+    public const double Precision = 1.0 / 256;
+
+    /// <summary>
+    /// The moments of n elements from one pass around <paramref name="shift"/> (an element: a constant run gets its
+    /// value exactly): with d = x − shift, mean = shift + Σd/n and M2 = Σd² − (Σd)²/n. When the shift is far from the
+    /// mean (Σd² ≫ M2, see <see cref="Precision"/>) the elements are measured again around the mean, where the same
+    /// formula is the corrected two-pass one.
+    /// </summary>
+    public static GroupMoments FromSums<T>(T* x, int n, double shift, double squares, double linear) where T : unmanaged
+    {
+        double mean = shift + linear / n, m2 = squares - linear * linear / n;
+        if (m2 >= squares * Precision) return new GroupMoments(n, mean, m2);
+        var (sq, lin) = Simd.Deviations(x, n, mean);
+        return new GroupMoments(n, mean + lin / n, Math.Max(sq - lin * lin / n, 0));
     }
 
     private static T* At<T>(T* p, long offset) where T : unmanaged => p == null ? null : p + offset;
@@ -166,6 +189,7 @@ internal static unsafe class RowKernels
         public GroupMoments* Moments, Partials;
         public int Tasks, Phase;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             T* src = U == null ? X : H;
@@ -185,7 +209,13 @@ internal static unsafe class RowKernels
                 return;
             }
             var (start, end) = Slice(Plan.Groups, task, Tasks);
-            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && (Plan.RunLength == 1 || (Gamma == null && Beta == null)))
+            bool perElement = Plan.RunLength == 1 || (Gamma == null && Beta == null);
+            if (Measure && U == null && perElement && ShortRows.Handles<T>(Plan.SegmentLength))
+            {
+                Short(start, end);
+                return;
+            }
+            if (Measure && Moments == null && U == null && Plan.SegmentLength <= Piece && perElement)
             {
                 Pipelined(start, end);
                 return;
@@ -205,23 +235,56 @@ internal static unsafe class RowKernels
 
         /// <summary>
         /// Rows of one piece with γ, β per element (LayerNorm, RMSNorm): the same statistics as
-        /// <see cref="RowKernels.Measure"/>, but the first pass of row g + 1 runs inside the write of row g.
+        /// <see cref="RowKernels.Measure"/>, but the pass of row g + 1 runs inside the write of row g.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Pipelined(int start, int end)
         {
             int n = Plan.SegmentLength;
             T* row = X + Plan.Offset(start, 0);
-            double shift = Num.ToDouble(row[0]), sum = Simd.SumShifted(row, n, shift);
+            double shift = Num.ToDouble(row[0]);
+            var (sq, lin) = Simd.Deviations(row, n, shift);
             for (int g = start; g < end; g++, row += n)
             {
-                double rowMean = shift + sum / n;
-                var (sq, lin) = Simd.Deviations(row, n, rowMean);
-                Finish(g, new GroupMoments(n, rowMean, Math.Max(sq - lin * lin / n, 0)));
+                Finish(g, FromSums(row, n, shift, sq, lin));
                 var (mh, ml) = Kernels.Split<T>(Mean[g]);
                 int ab = Plan.AffineBase(g);
                 T* next = g + 1 < end ? row + n : null;
                 if (next != null) shift = Num.ToDouble(next[0]);
-                sum = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
+                (sq, lin) = Simd.ApplyAffine(row, Y + (row - X), n, mh, ml, Rstd[g], At(Gamma, ab), At(Beta, ab), next, shift);
+            }
+        }
+
+        /// <summary>Rows that <see cref="ShortRows"/> measures, eight at a time, then writes (same γ, β forms as <see cref="Pipelined"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Short(int start, int end)
+        {
+            int n = Plan.SegmentLength;
+            for (int g0 = start; g0 < end; g0 += ShortRows.Block)
+            {
+                int count = Math.Min(ShortRows.Block, end - g0);
+                ShortRows.Measure((float*)X + Plan.Offset(g0, 0), n, count, out var mean, out var m2);
+                if (Moments != null)
+                {
+                    for (int r = 0; r < count; r++) Moments[g0 + r] = new GroupMoments(n, mean[r], m2[r]);
+                    continue;
+                }
+                var (means, rstds) = ShortRows.Statistics(mean, m2, n, Center, Eps);
+                for (int r = 0; r < count; r++) (Mean[g0 + r], Rstd[g0 + r]) = (means[r], rstds[r]);
+                long o0 = Plan.Offset(g0, 0);
+                if (Plan.Period == 1)
+                {
+                    ShortRows.ApplyBlock((float*)X + o0, (float*)Y + o0, n, count, means, rstds, (float*)Gamma, (float*)Beta);
+                    continue;
+                }
+                for (int r = 0; r < count; r++)
+                {
+                    int g = g0 + r;
+                    var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                    int ab = Plan.AffineBase(g);
+                    long o = Plan.Offset(g, 0);
+                    ShortRows.Apply((float*)X + o, (float*)Y + o, n, mh, ml, Rstd[g], (float*)At(Gamma, ab), (float*)At(Beta, ab));
+                }
             }
         }
 
@@ -232,6 +295,7 @@ internal static unsafe class RowKernels
             else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(T* src, int g, int k)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
@@ -263,6 +327,7 @@ internal static unsafe class RowKernels
         /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
         private const int FlushEvery = 16;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             if (Phase == PlanesApply)
@@ -346,6 +411,7 @@ internal static unsafe class RowKernels
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
         /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(int g, int k, double sumG, double sumGXc)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);

@@ -42,15 +42,8 @@ internal static unsafe class Simd
         for (; i < n; i++) loop.Scalar(i);
     }
 
-    /// <summary>Σ (x − shift) in float64.</summary>
-    public static double SumShifted<T>(T* x, int n, double shift) where T : unmanaged
-    {
-        var loop = new SumShiftedLoop<T> { X = x, N = n, Shift = shift };
-        Run<T, SumShiftedLoop<T>>(ref loop, n);
-        return loop.Sum;
-    }
-
     /// <summary>h = x + u (rounded to T), and Σ (h − shift) in float64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double AddSumShifted<T>(T* x, T* u, T* h, int n, double shift) where T : unmanaged
     {
         var loop = new AddSumShiftedLoop<T> { X = x, U = u, H = h, N = n, Shift = shift };
@@ -67,6 +60,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>h = x + u.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add<T>(T* x, T* u, T* h, int n) where T : unmanaged
     {
         var loop = new AddLoop<T> { X = x, U = u, H = h, N = n };
@@ -74,6 +68,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with scalars.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(T* x, T* y, int n, double mh, double ml, double a, double b) where T : unmanaged
     {
         var loop = new ApplyLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
@@ -82,18 +77,20 @@ internal static unsafe class Simd
 
     /// <summary>y = ((x − mh) − ml)·s·g + b with g, b per element (either may be null: 1 and 0).</summary>
     /// <remarks>
-    /// With <paramref name="next"/> not null, also returns Σ (next − nextShift) in float64 over the same n elements:
-    /// a row kernel sums the next row (from memory) while it writes this one (from L1), so memory keeps streaming.
+    /// With <paramref name="next"/> not null, also returns (Σ d², Σ d) in float64 with d = next − nextShift over the
+    /// same n elements: a row kernel measures the next row (from memory) while it writes this one (from L1), so
+    /// memory keeps streaming.
     /// </remarks>
-    public static double ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b, T* next = null, double nextShift = 0)
-        where T : unmanaged
+    public static (double Squares, double Linear) ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b,
+        T* next = null, double nextShift = 0) where T : unmanaged
     {
         var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
         Run<T, ApplyAffineLoop<T>>(ref loop, n);
-        return loop.NextSum;
+        return (loop.NextSquares, loop.NextLinear);
     }
 
     /// <summary>y = ((x − mh) − ml)·a + b with every operand per element (one row of a column layout).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyColumns<T>(T* x, T* y, int n, T* mh, T* ml, T* a, T* b) where T : unmanaged
     {
         var loop = new ApplyColumnsLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
@@ -105,6 +102,7 @@ internal static unsafe class Simd
     /// j &lt; n, acc[j] = Σ (x[r, j] − shift[j]) in float64 (overwritten). A block of columns is summed down the rows
     /// in registers, so nothing but the result is stored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsShifted<T>(T* x, int rows, int stride, int n, double* shift, double* acc) where T : unmanaged
     {
         var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Shift = shift, Acc = acc };
@@ -112,6 +110,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>With d = x[r, j] − mean[j] in float64: sq[j] = Σ d², lin[j] = Σ d (overwritten), as <see cref="ColumnsShifted"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsDeviations<T>(T* x, int rows, int stride, int n, double* mean, double* sq, double* lin) where T : unmanaged
     {
         var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Mean = mean, Sq = sq, Lin = lin };
@@ -140,6 +139,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>total += partial in float64, then partial = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Flush<T>(T* partial, double* total, int n) where T : unmanaged
     {
         var loop = new FlushLoop<T> { Partial = partial, Total = total, N = n };
@@ -150,6 +150,7 @@ internal static unsafe class Simd
     /// Column gradient sums over <paramref name="rows"/> rows <paramref name="stride"/> apart, with
     /// xc = (x − mh[j]) − ml[j]: sdy[j] += Σ dy, sdyx[j] += Σ dy·xc (float64; summed in registers down the rows).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradColumns<T>(T* x, T* dy, int rows, int stride, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
     {
         var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
@@ -161,6 +162,7 @@ internal static unsafe class Simd
     /// when <paramref name="gamma"/> is null) and xc = (x − mh) − ml; with x null (statistics were constants)
     /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s)
         where T : unmanaged
     {
@@ -169,6 +171,7 @@ internal static unsafe class Simd
     }
 
     /// <summary>dx = (dy·a − b − xc·k)·s (+ dh) with every operand per element; x null: dx = dy·a·s (+ dh).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k, T* s) where T : unmanaged
     {
         var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
@@ -185,36 +188,13 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double Centered<T>(T x, double mh, double ml) where T : unmanaged => D(F<T>(D(F<T>(D(x) - mh)) - D(F<T>(ml))));
 
-    private struct SumShiftedLoop<T> : ISimdLoop where T : unmanaged
-    {
-        public T* X;
-        public int N;
-        public double Shift, Sum;
-
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
-        {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
-            TE* x = (TE*)X;
-            TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
-            for (; i <= last - S.Count; i += 2 * S.Count)
-            {
-                S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-                S.AccumulateShifted(ref lo2, ref hi2, S.Load(x + i + S.Count), shift);
-            }
-            if (i <= last) S.AccumulateShifted(ref lo, ref hi, S.Load(x + i), shift);
-            Sum += S.Sum(lo, hi) + S.Sum(lo2, hi2);
-        }
-
-        public void Scalar(int i) => Sum += D(X[i]) - Shift;
-    }
-
     private struct AddSumShiftedLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, U, H;
         public int N;
         public double Shift, Sum;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -251,6 +231,7 @@ internal static unsafe class Simd
         public int N;
         public double Mean, Squares, Linear;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -281,6 +262,7 @@ internal static unsafe class Simd
         public T* X, U, H;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -298,6 +280,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, A, B;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -314,8 +297,9 @@ internal static unsafe class Simd
     {
         public T* X, Y, G, B, Next;
         public int N;
-        public double Mh, Ml, S, NextShift, NextSum;
+        public double Mh, Ml, S, NextShift, NextSquares, NextLinear;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -324,13 +308,23 @@ internal static unsafe class Simd
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             if (next != null)
             {
-                TD lo = default, hi = default, shift = SV.Wide(NextShift);
-                for (; i <= last; i += SV.Count)
+                TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, shift = SV.Wide(NextShift);
+                TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+                for (; i <= last - SV.Count; i += 2 * SV.Count)
                 {
                     SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
-                    SV.AccumulateShifted(ref lo, ref hi, SV.Load(next + i), shift);
+                    SV.Store(y + i + SV.Count, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i + SV.Count), mh), ml), s, g, b, i + SV.Count));
+                    SV.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, SV.Load(next + i), shift);
+                    SV.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, SV.Load(next + i + SV.Count), shift);
                 }
-                NextSum += SV.Sum(lo, hi);
+                if (i <= last)
+                {
+                    SV.Store(y + i, Affine<TV, TE, TD, SV>(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s, g, b, i));
+                    SV.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, SV.Load(next + i), shift);
+                    i += SV.Count;
+                }
+                NextSquares += SV.Sum(sq0, sq1) + SV.Sum(sq2, sq3);
+                NextLinear += SV.Sum(lin0, lin1) + SV.Sum(lin2, lin3);
             }
             else if (g != null && b != null)
                 for (; i <= last; i += SV.Count) SV.Store(y + i, SV.MulAdd(SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), s), SV.Load(g + i), SV.Load(b + i)));
@@ -344,7 +338,10 @@ internal static unsafe class Simd
             if (G != null) t *= D(G[i]);
             if (B != null) t += D(B[i]);
             Y[i] = F<T>(t);
-            if (Next != null) NextSum += D(Next[i]) - NextShift;
+            if (Next == null) return;
+            double d = D(Next[i]) - NextShift;
+            NextSquares += d * d;
+            NextLinear += d;
         }
 
         /// <summary>xc·s·g + b, with g and b optional (the same expression whichever loop runs it).</summary>
@@ -362,6 +359,7 @@ internal static unsafe class Simd
         public T* X, Y, Mh, Ml, A, B;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -380,6 +378,7 @@ internal static unsafe class Simd
         public double* Shift, Acc;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -414,6 +413,7 @@ internal static unsafe class Simd
         public double* Mean, Sq, Lin;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -456,6 +456,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, SumDy, SumDyXc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -487,6 +488,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, S, SumG, SumGXc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -524,6 +526,7 @@ internal static unsafe class Simd
         public double* Total;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int i = index, last = N - S.Count;
@@ -549,6 +552,7 @@ internal static unsafe class Simd
         public double* Sdy, Sdyx;
         public int Rows, Stride, N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
             int j = index, last = N - S.Count;
@@ -588,6 +592,7 @@ internal static unsafe class Simd
         public int N;
         public double Mh, Ml, Ga, B, K, S;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
@@ -620,6 +625,7 @@ internal static unsafe class Simd
         public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
         public int N;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
             int i = index, last = N - SV.Count;
