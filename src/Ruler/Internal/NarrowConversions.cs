@@ -11,8 +11,8 @@ namespace Ruler.Internal;
 /// </summary>
 internal static unsafe class NarrowConversions
 {
-    /// <summary>2^-24, the last place of a Half subnormal.</summary>
-    private const float SubnormalUnit = 5.9604645E-08f;
+    /// <summary>2^112 = 2^(127 − 15), the difference of the exponent biases of float and Half.</summary>
+    private const float BiasScale = 5.192297E+33f;
 
     /// <summary>dst[0..n) = src[0..n) as float (T is Half or BFloat16).</summary>
     public static void Widen<T>(T* src, float* dst, int n) where T : unmanaged
@@ -107,21 +107,18 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Half bits (zero-extended) to float: normal numbers rebias the exponent, subnormals are their integer
-    /// significand times 2^-24 (exact), Inf/NaN keep the maximal exponent and a NaN is quieted (as the scalar cast).
+    /// Half bits (zero-extended) to float: the exponent and significand bits moved to float's positions and scaled by
+    /// 2^112 (the bias difference) give every finite value exactly, subnormals included; Inf/NaN get the maximal
+    /// exponent and a NaN is quieted (as the scalar cast).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> FromHalf(Vector512<uint> h)
     {
         var magnitude = (h & Vector512.Create(0x7FFFu)).AsInt32();
-        var sign = (h & Vector512.Create(0x8000u)) << 16;
-        var shifted = magnitude << 13;
-        var normal = shifted + Vector512.Create(0x38000000);
-        var special = (shifted + Vector512.Create(0x70000000)) | (Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00)) & Vector512.Create(0x400000));
-        var subnormal = (Vector512.ConvertToSingle(magnitude) * Vector512.Create(SubnormalUnit)).AsInt32();
-        var bits = Vector512.ConditionalSelect(Vector512.LessThan(magnitude, Vector512.Create(0x400)), subnormal,
-            Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00)), special, normal));
-        return (bits.AsUInt32() | sign).AsSingle();
+        var finite = ((magnitude << 13).AsSingle() * Vector512.Create(BiasScale)).AsInt32();
+        var special = Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x7C00)) & Vector512.Create(0x7F800000);
+        var quiet = Vector512.GreaterThan(magnitude, Vector512.Create(0x7C00)) & Vector512.Create(0x400000);
+        return (finite | special | quiet | ((h & Vector512.Create(0x8000u)) << 16).AsInt32()).AsSingle();
     }
 
     /// <summary>
@@ -195,21 +192,18 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Half bits (zero-extended) to float: normal numbers rebias the exponent, subnormals are their integer
-    /// significand times 2^-24 (exact), Inf/NaN keep the maximal exponent and a NaN is quieted (as the scalar cast).
+    /// Half bits (zero-extended) to float: the exponent and significand bits moved to float's positions and scaled by
+    /// 2^112 (the bias difference) give every finite value exactly, subnormals included; Inf/NaN get the maximal
+    /// exponent and a NaN is quieted (as the scalar cast).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> FromHalf(Vector256<uint> h)
     {
         var magnitude = (h & Vector256.Create(0x7FFFu)).AsInt32();
-        var sign = (h & Vector256.Create(0x8000u)) << 16;
-        var shifted = magnitude << 13;
-        var normal = shifted + Vector256.Create(0x38000000);
-        var special = (shifted + Vector256.Create(0x70000000)) | (Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00)) & Vector256.Create(0x400000));
-        var subnormal = (Vector256.ConvertToSingle(magnitude) * Vector256.Create(SubnormalUnit)).AsInt32();
-        var bits = Vector256.ConditionalSelect(Vector256.LessThan(magnitude, Vector256.Create(0x400)), subnormal,
-            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00)), special, normal));
-        return (bits.AsUInt32() | sign).AsSingle();
+        var finite = ((magnitude << 13).AsSingle() * Vector256.Create(BiasScale)).AsInt32();
+        var special = Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x7C00)) & Vector256.Create(0x7F800000);
+        var quiet = Vector256.GreaterThan(magnitude, Vector256.Create(0x7C00)) & Vector256.Create(0x400000);
+        return (finite | special | quiet | ((h & Vector256.Create(0x8000u)) << 16).AsInt32()).AsSingle();
     }
 
     /// <summary>
@@ -283,21 +277,18 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Half bits (zero-extended) to float: normal numbers rebias the exponent, subnormals are their integer
-    /// significand times 2^-24 (exact), Inf/NaN keep the maximal exponent and a NaN is quieted (as the scalar cast).
+    /// Half bits (zero-extended) to float: the exponent and significand bits moved to float's positions and scaled by
+    /// 2^112 (the bias difference) give every finite value exactly, subnormals included; Inf/NaN get the maximal
+    /// exponent and a NaN is quieted (as the scalar cast).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> FromHalf(Vector128<uint> h)
     {
         var magnitude = (h & Vector128.Create(0x7FFFu)).AsInt32();
-        var sign = (h & Vector128.Create(0x8000u)) << 16;
-        var shifted = magnitude << 13;
-        var normal = shifted + Vector128.Create(0x38000000);
-        var special = (shifted + Vector128.Create(0x70000000)) | (Vector128.GreaterThan(magnitude, Vector128.Create(0x7C00)) & Vector128.Create(0x400000));
-        var subnormal = (Vector128.ConvertToSingle(magnitude) * Vector128.Create(SubnormalUnit)).AsInt32();
-        var bits = Vector128.ConditionalSelect(Vector128.LessThan(magnitude, Vector128.Create(0x400)), subnormal,
-            Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(magnitude, Vector128.Create(0x7C00)), special, normal));
-        return (bits.AsUInt32() | sign).AsSingle();
+        var finite = ((magnitude << 13).AsSingle() * Vector128.Create(BiasScale)).AsInt32();
+        var special = Vector128.GreaterThanOrEqual(magnitude, Vector128.Create(0x7C00)) & Vector128.Create(0x7F800000);
+        var quiet = Vector128.GreaterThan(magnitude, Vector128.Create(0x7C00)) & Vector128.Create(0x400000);
+        return (finite | special | quiet | ((h & Vector128.Create(0x8000u)) << 16).AsInt32()).AsSingle();
     }
 
     /// <summary>
