@@ -23,24 +23,30 @@ internal enum NarrowOp
 /// </summary>
 internal static unsafe class NarrowChunks
 {
-    /// <summary>Elements per chunk: each float copy is 32 KiB, so the two to four copies of a chunk stay in L2.</summary>
+    /// <summary>Elements per forward chunk: each float copy is 32 KiB, so the two of a chunk stay in L1/L2.</summary>
     private const int ChunkElements = 1 << 13;
+
+    /// <summary>
+    /// Elements per backward chunk: larger, since each chunk also merges dγ, dβ partials over the affine size; the
+    /// three or four float copies (128 KiB each) stay in L2.
+    /// </summary>
+    private const int BackwardChunkElements = 1 << 15;
 
     /// <summary>Below this many elements the row kernel runs as one task (so never re-enters the thread pool).</summary>
     private const int OneTask = 2 << 16;
 
-    /// <summary>Whether the layout is served in chunks; if so, the job with its plan, chunking and task count set.</summary>
-    public static bool Fits<T>(RulerLayout layout, out NarrowJob<T> job) where T : unmanaged
+    /// <summary>Whether the layout is served in chunks; if so, the job with its op, plan, chunking and task count set.</summary>
+    public static bool Fits<T>(RulerLayout layout, NarrowOp op, out NarrowJob<T> job) where T : unmanaged
     {
         job = default;
         if (KernelPlans.Classify(layout, out var plan, out _) != PlanKind.Rows || plan.Segments != 1) return false;
         long period = (long)plan.Period * plan.GroupSize;
-        int chunkGroups = (int)Math.Max(1, ChunkElements / period) * plan.Period;
+        int chunkGroups = (int)Math.Max(1, (op == NarrowOp.Backward ? BackwardChunkElements : ChunkElements) / period) * plan.Period;
         if (chunkGroups > 1 && (long)chunkGroups * plan.GroupSize >= OneTask) return false;
         int chunks = (plan.Groups + chunkGroups - 1) / chunkGroups;
         job = new NarrowJob<T>
         {
-            Plan = plan, ChunkGroups = chunkGroups, Chunks = chunks, Tasks = Threading.TaskCount(layout.Count, chunks),
+            Op = op, Plan = plan, ChunkGroups = chunkGroups, Chunks = chunks, Tasks = Threading.TaskCount(layout.Count, chunks),
             Center = layout.Ruler.Center, Eps = layout.Ruler.Eps, AffineSize = layout.AffineSize,
         };
         return true;

@@ -16,12 +16,11 @@ internal static unsafe class NarrowKernels
 
     public static void Moments<T>(RulerLayout layout, ReadOnlySpan<T> x, Span<GroupMoments> moments) where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, out NarrowJob<T> job))
+        if (NarrowChunks.Fits(layout, NarrowOp.Moments, out NarrowJob<T> job))
         {
             fixed (T* px = x)
             fixed (GroupMoments* pm = moments)
             {
-                job.Op = NarrowOp.Moments;
                 job.X = px;
                 job.Moments = pm;
                 NarrowChunks.Run(ref job);
@@ -35,9 +34,9 @@ internal static unsafe class NarrowKernels
     public static void Forward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, out NarrowJob<T> job))
+        if (NarrowChunks.Fits(layout, NarrowOp.Forward, out NarrowJob<T> job))
         {
-            ChunkedForward(job, NarrowOp.Forward, x, default, gamma, beta, default, y, mean, rstd);
+            ChunkedForward(job, x, default, gamma, beta, default, y, mean, rstd);
             return;
         }
         using Buffer fx = Widen(x), fg = Widen(gamma), fb = Widen(beta), fy = new(y.Length);
@@ -48,11 +47,11 @@ internal static unsafe class NarrowKernels
     public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, out NarrowJob<T> job))
+        if (NarrowChunks.Fits(layout, NarrowOp.Normalize, out NarrowJob<T> job))
         {
             fixed (double* pm = mean)
             fixed (double* pr = rstd)
-                ChunkedForward(job, NarrowOp.Normalize, x, default, gamma, beta, default, y,
+                ChunkedForward(job, x, default, gamma, beta, default, y,
                     new Span<double>(pm, mean.Length), new Span<double>(pr, rstd.Length));
             return;
         }
@@ -65,7 +64,7 @@ internal static unsafe class NarrowKernels
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool fromInput)
         where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, out NarrowJob<T> job))
+        if (NarrowChunks.Fits(layout, NarrowOp.Backward, out NarrowJob<T> job))
         {
             ChunkedBackward(job, x, mean, rstd, gamma, dy, dh, dx, dgamma, dbeta, fromInput);
             return;
@@ -86,9 +85,9 @@ internal static unsafe class NarrowKernels
     public static void AddForward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, out NarrowJob<T> job))
+        if (NarrowChunks.Fits(layout, NarrowOp.AddForward, out NarrowJob<T> job))
         {
-            ChunkedForward(job, NarrowOp.AddForward, x, u, gamma, beta, h, y, mean, rstd);
+            ChunkedForward(job, x, u, gamma, beta, h, y, mean, rstd);
             return;
         }
         using (Buffer fx = Widen(x), fu = Widen(u))
@@ -99,7 +98,7 @@ internal static unsafe class NarrowKernels
         Forward(layout, h, gamma, beta, y, mean, rstd);
     }
 
-    private static void ChunkedForward<T>(NarrowJob<T> job, NarrowOp op, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma,
+    private static void ChunkedForward<T>(NarrowJob<T> job, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
         using Buffer fg = Widen(gamma), fb = Widen(beta);
@@ -112,7 +111,6 @@ internal static unsafe class NarrowKernels
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
-            job.Op = op;
             job.X = px;
             job.U = pu;
             job.H = ph;
@@ -141,7 +139,6 @@ internal static unsafe class NarrowKernels
         fixed (double* pr = rstd)
         fixed (double* ps = sums)
         {
-            job.Op = NarrowOp.Backward;
             job.X = px;
             job.Dy = pdy;
             job.Dh = pdh;
