@@ -27,8 +27,15 @@ internal static unsafe class NarrowKernels
             }
             return;
         }
-        using var fx = Widen(x);
-        Kernels.Moments<float>(layout, fx.Span, moments);
+        var scratch = new Scratch(x.Length);
+        try
+        {
+            Kernels.Moments<float>(layout, scratch.Widen(x), moments);
+        }
+        finally
+        {
+            scratch.Dispose();
+        }
     }
 
     public static void Forward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
@@ -39,9 +46,17 @@ internal static unsafe class NarrowKernels
             ChunkedForward(job, x, default, gamma, beta, default, y, mean, rstd);
             return;
         }
-        using Buffer fx = Widen(x), fg = Widen(gamma), fb = Widen(beta), fy = new(y.Length);
-        Kernels.Forward<float>(layout, fx.Span, fg.Span, fb.Span, fy.Span, mean, rstd);
-        Narrow(fy.Span, y);
+        var scratch = new Scratch(2 * x.Length + gamma.Length + beta.Length);
+        try
+        {
+            Span<float> fx = scratch.Widen(x), fg = scratch.Widen(gamma), fb = scratch.Widen(beta), fy = scratch.Take(y.Length);
+            Kernels.Forward<float>(layout, fx, fg, fb, fy, mean, rstd);
+            Narrow(fy, y);
+        }
+        finally
+        {
+            scratch.Dispose();
+        }
     }
 
     public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
@@ -55,9 +70,17 @@ internal static unsafe class NarrowKernels
                     new Span<double>(pm, mean.Length), new Span<double>(pr, rstd.Length));
             return;
         }
-        using Buffer fx = Widen(x), fg = Widen(gamma), fb = Widen(beta), fy = new(y.Length);
-        Kernels.Normalize<float>(layout, fx.Span, mean, rstd, fg.Span, fb.Span, fy.Span);
-        Narrow(fy.Span, y);
+        var scratch = new Scratch(2 * x.Length + gamma.Length + beta.Length);
+        try
+        {
+            Span<float> fx = scratch.Widen(x), fg = scratch.Widen(gamma), fb = scratch.Widen(beta), fy = scratch.Take(y.Length);
+            Kernels.Normalize<float>(layout, fx, mean, rstd, fg, fb, fy);
+            Narrow(fy, y);
+        }
+        finally
+        {
+            scratch.Dispose();
+        }
     }
 
     public static void Backward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
@@ -69,13 +92,21 @@ internal static unsafe class NarrowKernels
             ChunkedBackward(job, x, mean, rstd, gamma, dy, dh, dx, dgamma, dbeta, fromInput);
             return;
         }
-        using Buffer fx = Widen(x), fg = Widen(gamma), fdy = Widen(dy), fdh = Widen(dh);
-        using Buffer fdx = new(dx.Length), fdg = new(dgamma.Length), fdb = new(dbeta.Length);
-        if (dh.IsEmpty && !fromInput) Kernels.Backward<float>(layout, fx.Span, mean, rstd, fg.Span, fdy.Span, fdx.Span, fdg.Span, fdb.Span, false);
-        else Kernels.AddBackward<float>(layout, fx.Span, mean, rstd, fg.Span, fdy.Span, fdh.Span, fdx.Span, fdg.Span, fdb.Span);
-        Narrow(fdx.Span, dx);
-        Narrow(fdg.Span, dgamma);
-        Narrow(fdb.Span, dbeta);
+        var scratch = new Scratch(x.Length + gamma.Length + dy.Length + dh.Length + dx.Length + dgamma.Length + dbeta.Length);
+        try
+        {
+            Span<float> fx = scratch.Widen(x), fg = scratch.Widen(gamma), fdy = scratch.Widen(dy), fdh = scratch.Widen(dh);
+            Span<float> fdx = scratch.Take(dx.Length), fdg = scratch.Take(dgamma.Length), fdb = scratch.Take(dbeta.Length);
+            if (dh.IsEmpty && !fromInput) Kernels.Backward<float>(layout, fx, mean, rstd, fg, fdy, fdx, fdg, fdb, false);
+            else Kernels.AddBackward<float>(layout, fx, mean, rstd, fg, fdy, fdh, fdx, fdg, fdb);
+            Narrow(fdx, dx);
+            Narrow(fdg, dgamma);
+            Narrow(fdb, dbeta);
+        }
+        finally
+        {
+            scratch.Dispose();
+        }
     }
 
     /// <summary>
@@ -90,10 +121,16 @@ internal static unsafe class NarrowKernels
             ChunkedForward(job, x, u, gamma, beta, h, y, mean, rstd);
             return;
         }
-        using (Buffer fx = Widen(x), fu = Widen(u))
+        var scratch = new Scratch(x.Length + u.Length);
+        try
         {
-            NarrowChunks.Add(fx.Span, fu.Span);
-            Narrow(fx.Span, h);
+            Span<float> fx = scratch.Widen(x);
+            NarrowChunks.Add(fx, scratch.Widen(u));
+            Narrow(fx, h);
+        }
+        finally
+        {
+            scratch.Dispose();
         }
         Forward(layout, h, gamma, beta, y, mean, rstd);
     }
@@ -101,13 +138,14 @@ internal static unsafe class NarrowKernels
     private static void ChunkedForward<T>(NarrowJob<T> job, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
-        using Buffer fg = Widen(gamma), fb = Widen(beta);
+        var scratch = new Scratch(gamma.Length + beta.Length);
+        Span<float> fg = scratch.Widen(gamma), fb = scratch.Widen(beta);
         fixed (T* px = x)
         fixed (T* pu = u)
         fixed (T* ph = h)
         fixed (T* py = y)
-        fixed (float* pg = fg.Span)
-        fixed (float* pb = fb.Span)
+        fixed (float* pg = fg)
+        fixed (float* pb = fb)
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
@@ -121,6 +159,7 @@ internal static unsafe class NarrowKernels
             job.Rstd = pr;
             NarrowChunks.Run(ref job);
         }
+        scratch.Dispose();
     }
 
     private static void ChunkedBackward<T>(NarrowJob<T> job, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
@@ -129,12 +168,13 @@ internal static unsafe class NarrowKernels
     {
         int affine = dgamma.IsEmpty && dbeta.IsEmpty ? 0 : job.AffineSize;
         var sums = ArrayPool<double>.Shared.Rent(Math.Max(1, 2 * affine * job.Tasks));
-        using Buffer fg = Widen(gamma);
+        var scratch = new Scratch(gamma.Length);
+        Span<float> fg = scratch.Widen(gamma);
         fixed (T* px = x)
         fixed (T* pdy = dy)
         fixed (T* pdh = dh)
         fixed (T* pdx = dx)
-        fixed (float* pg = fg.Span)
+        fixed (float* pg = fg)
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         fixed (double* ps = sums)
@@ -164,15 +204,7 @@ internal static unsafe class NarrowKernels
             if (!dbeta.IsEmpty) dbeta[a] = Num.FromDouble<T>(db);
         }
         ArrayPool<double>.Shared.Return(sums);
-    }
-
-    private static Buffer Widen<T>(ReadOnlySpan<T> values) where T : unmanaged
-    {
-        var buffer = new Buffer(values.Length);
-        fixed (T* src = values)
-        fixed (float* dst = buffer.Span)
-            NarrowConversions.Widen(src, dst, values.Length);
-        return buffer;
+        scratch.Dispose();
     }
 
     private static void Narrow<T>(ReadOnlySpan<float> values, Span<T> into) where T : unmanaged
@@ -182,16 +214,32 @@ internal static unsafe class NarrowKernels
             NarrowConversions.Narrow(src, dst, into.Length);
     }
 
-    /// <summary>A pooled float buffer of an exact length (empty for an absent optional tensor).</summary>
-    private readonly struct Buffer(int length) : IDisposable
+    /// <summary>
+    /// One pooled float array per call, handed out in exact-length pieces (empty for an absent optional tensor): a
+    /// single rental keeps the steady state allocation-free even when other threads use the pool.
+    /// </summary>
+    private struct Scratch(int length)
     {
-        private readonly float[]? _array = length == 0 ? null : ArrayPool<float>.Shared.Rent(length);
+        private readonly float[] _array = ArrayPool<float>.Shared.Rent(Math.Max(1, length));
+        private int _used;
 
-        public Span<float> Span => _array is null ? default : _array.AsSpan(0, length);
-
-        public void Dispose()
+        public Span<float> Take(int count)
         {
-            if (_array is not null) ArrayPool<float>.Shared.Return(_array);
+            var piece = count == 0 ? default : _array.AsSpan(_used, count);
+            _used += count;
+            return piece;
         }
+
+        /// <summary>The next piece, holding <paramref name="values"/> widened.</summary>
+        public Span<float> Widen<T>(ReadOnlySpan<T> values) where T : unmanaged
+        {
+            var piece = Take(values.Length);
+            fixed (T* src = values)
+            fixed (float* dst = piece)
+                NarrowConversions.Widen(src, dst, values.Length);
+            return piece;
+        }
+
+        public readonly void Dispose() => ArrayPool<float>.Shared.Return(_array);
     }
 }
