@@ -122,23 +122,22 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Float bits to Half bits (zero-extended), round to nearest even: a NaN keeps its top payload bits and is quieted,
-    /// |f| ≥ 65520 becomes Inf, a normal result rebiases and rounds the 13 dropped bits, and a subnormal result is
-    /// rounded by the float adder itself (|f| + 0.5 puts the Half subnormal's last place at the float's last place).
+    /// Float bits to Half bits (zero-extended), round to nearest even. Adding 2^(e + 13), e the exponent clamped to
+    /// Half's normal range [−14, 16], leaves the float adder rounding |f| to Half's last place there (subnormals
+    /// included); the sum's significand bits are then the Half significand, a carry moves to the next exponent and
+    /// |f| ≥ 65520 reaches 0x7C00 (Inf, the clamp). A NaN keeps its top payload bits and is quieted.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<uint> ToHalf(Vector512<uint> bits)
     {
         var magnitude = (bits & Vector512.Create(0x7FFFFFFFu)).AsInt32();
-        var sign = (bits >> 16) & Vector512.Create(0x8000u);
+        var exponent = Vector512.Max(Vector512.Min(magnitude & Vector512.Create(0x7F800000), Vector512.Create(0x47800000)), Vector512.Create(0x38800000));
+        var magic = exponent + Vector512.Create(13 << 23);
+        var significand = (magnitude.AsSingle() + magic.AsSingle()).AsInt32() - magic;
+        var finite = Vector512.Min(((exponent - Vector512.Create(0x38800000)) >> 13) + significand, Vector512.Create(0x7C00));
         var nan = ((magnitude >> 13) & Vector512.Create(0x3FF)) | Vector512.Create(0x7E00);
-        var rebiased = magnitude - Vector512.Create(0x38000000);
-        var normal = (rebiased + Vector512.Create(0xFFF) + ((rebiased >> 13) & Vector512<int>.One)) >> 13;
-        var subnormal = (magnitude.AsSingle() + Vector512.Create(0.5f)).AsInt32() - Vector512.Create(0x3F000000);
-        var result = Vector512.ConditionalSelect(Vector512.GreaterThan(magnitude, Vector512.Create(0x7F800000)), nan,
-            Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x477FF000)), Vector512.Create(0x7C00),
-                Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(magnitude, Vector512.Create(0x38800000)), normal, subnormal)));
-        return result.AsUInt32() | sign;
+        var result = Vector512.ConditionalSelect(Vector512.GreaterThan(magnitude, Vector512.Create(0x7F800000)), nan, finite);
+        return result.AsUInt32() | ((bits >> 16) & Vector512.Create(0x8000u));
     }
 
     // Vector256 lanes.
@@ -207,23 +206,22 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Float bits to Half bits (zero-extended), round to nearest even: a NaN keeps its top payload bits and is quieted,
-    /// |f| ≥ 65520 becomes Inf, a normal result rebiases and rounds the 13 dropped bits, and a subnormal result is
-    /// rounded by the float adder itself (|f| + 0.5 puts the Half subnormal's last place at the float's last place).
+    /// Float bits to Half bits (zero-extended), round to nearest even. Adding 2^(e + 13), e the exponent clamped to
+    /// Half's normal range [−14, 16], leaves the float adder rounding |f| to Half's last place there (subnormals
+    /// included); the sum's significand bits are then the Half significand, a carry moves to the next exponent and
+    /// |f| ≥ 65520 reaches 0x7C00 (Inf, the clamp). A NaN keeps its top payload bits and is quieted.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<uint> ToHalf(Vector256<uint> bits)
     {
         var magnitude = (bits & Vector256.Create(0x7FFFFFFFu)).AsInt32();
-        var sign = (bits >> 16) & Vector256.Create(0x8000u);
+        var exponent = Vector256.Max(Vector256.Min(magnitude & Vector256.Create(0x7F800000), Vector256.Create(0x47800000)), Vector256.Create(0x38800000));
+        var magic = exponent + Vector256.Create(13 << 23);
+        var significand = (magnitude.AsSingle() + magic.AsSingle()).AsInt32() - magic;
+        var finite = Vector256.Min(((exponent - Vector256.Create(0x38800000)) >> 13) + significand, Vector256.Create(0x7C00));
         var nan = ((magnitude >> 13) & Vector256.Create(0x3FF)) | Vector256.Create(0x7E00);
-        var rebiased = magnitude - Vector256.Create(0x38000000);
-        var normal = (rebiased + Vector256.Create(0xFFF) + ((rebiased >> 13) & Vector256<int>.One)) >> 13;
-        var subnormal = (magnitude.AsSingle() + Vector256.Create(0.5f)).AsInt32() - Vector256.Create(0x3F000000);
-        var result = Vector256.ConditionalSelect(Vector256.GreaterThan(magnitude, Vector256.Create(0x7F800000)), nan,
-            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x477FF000)), Vector256.Create(0x7C00),
-                Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(magnitude, Vector256.Create(0x38800000)), normal, subnormal)));
-        return result.AsUInt32() | sign;
+        var result = Vector256.ConditionalSelect(Vector256.GreaterThan(magnitude, Vector256.Create(0x7F800000)), nan, finite);
+        return result.AsUInt32() | ((bits >> 16) & Vector256.Create(0x8000u));
     }
 
     // Vector128 lanes.
@@ -292,22 +290,21 @@ internal static unsafe class NarrowConversions
     }
 
     /// <summary>
-    /// Float bits to Half bits (zero-extended), round to nearest even: a NaN keeps its top payload bits and is quieted,
-    /// |f| ≥ 65520 becomes Inf, a normal result rebiases and rounds the 13 dropped bits, and a subnormal result is
-    /// rounded by the float adder itself (|f| + 0.5 puts the Half subnormal's last place at the float's last place).
+    /// Float bits to Half bits (zero-extended), round to nearest even. Adding 2^(e + 13), e the exponent clamped to
+    /// Half's normal range [−14, 16], leaves the float adder rounding |f| to Half's last place there (subnormals
+    /// included); the sum's significand bits are then the Half significand, a carry moves to the next exponent and
+    /// |f| ≥ 65520 reaches 0x7C00 (Inf, the clamp). A NaN keeps its top payload bits and is quieted.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<uint> ToHalf(Vector128<uint> bits)
     {
         var magnitude = (bits & Vector128.Create(0x7FFFFFFFu)).AsInt32();
-        var sign = (bits >> 16) & Vector128.Create(0x8000u);
+        var exponent = Vector128.Max(Vector128.Min(magnitude & Vector128.Create(0x7F800000), Vector128.Create(0x47800000)), Vector128.Create(0x38800000));
+        var magic = exponent + Vector128.Create(13 << 23);
+        var significand = (magnitude.AsSingle() + magic.AsSingle()).AsInt32() - magic;
+        var finite = Vector128.Min(((exponent - Vector128.Create(0x38800000)) >> 13) + significand, Vector128.Create(0x7C00));
         var nan = ((magnitude >> 13) & Vector128.Create(0x3FF)) | Vector128.Create(0x7E00);
-        var rebiased = magnitude - Vector128.Create(0x38000000);
-        var normal = (rebiased + Vector128.Create(0xFFF) + ((rebiased >> 13) & Vector128<int>.One)) >> 13;
-        var subnormal = (magnitude.AsSingle() + Vector128.Create(0.5f)).AsInt32() - Vector128.Create(0x3F000000);
-        var result = Vector128.ConditionalSelect(Vector128.GreaterThan(magnitude, Vector128.Create(0x7F800000)), nan,
-            Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(magnitude, Vector128.Create(0x477FF000)), Vector128.Create(0x7C00),
-                Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(magnitude, Vector128.Create(0x38800000)), normal, subnormal)));
-        return result.AsUInt32() | sign;
+        var result = Vector128.ConditionalSelect(Vector128.GreaterThan(magnitude, Vector128.Create(0x7F800000)), nan, finite);
+        return result.AsUInt32() | ((bits >> 16) & Vector128.Create(0x8000u));
     }
 }
