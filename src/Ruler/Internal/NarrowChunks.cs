@@ -16,7 +16,8 @@ internal enum NarrowOp
 
 /// <summary>
 /// Chunked Half/BFloat16 kernels for layouts whose groups are contiguous (a <see cref="RowPlan"/> of one segment):
-/// a chunk of whole groups (about <see cref="ChunkElements"/> elements, a whole number of affine periods) is widened
+/// a chunk of whole groups (about <see cref="ChunkElements"/> elements, <see cref="BackwardChunkElements"/> for the
+/// backward; a whole number of affine periods) is widened
 /// into float scratch that stays in cache, the float row kernel runs on the chunk's sub-plan, and the result is
 /// narrowed back. Tasks are fixed ranges of chunks (depending on the shape only) and dγ, dβ are float64 sums per
 /// task merged in task order, so results are the same bits for any thread count.
@@ -92,10 +93,13 @@ internal unsafe struct NarrowJob<T> : IParallelTask where T : unmanaged
     {
         int c0 = (int)((long)Chunks * task / Tasks), c1 = (int)((long)Chunks * (task + 1) / Tasks);
         int length = ChunkGroups * Plan.GroupSize, affine = Sums == null ? 0 : AffineSize;
-        var rented = ArrayPool<float>.Shared.Rent(4 * length + 2 * affine);
+        // Float copies: x; y (forward) or dy; then dh when present, and dx (backward).
+        int copies = Op == NarrowOp.Moments ? 1 : Op != NarrowOp.Backward ? 2 : Dh == null ? 3 : 4;
+        var rented = ArrayPool<float>.Shared.Rent(copies * length + 2 * affine);
         fixed (float* scratch = rented)
         {
-            float* a = scratch, b = a + length, c = b + length, d = c + length, dg = d + length, db = dg + affine;
+            float* a = scratch, b = a + length, c = b + length, d = Dh == null ? c : c + length;
+            float* dg = scratch + (long)copies * length, db = dg + affine;
             double* sums = Sums + 2L * affine * task;
             new Span<double>(sums, 2 * affine).Clear();
             for (int chunk = c0; chunk < c1; chunk++)
