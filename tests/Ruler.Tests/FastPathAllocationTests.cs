@@ -16,6 +16,14 @@ public class FastPathAllocationTests
         AssertNoAllocation<double>(name);
     }
 
+    [Theory]
+    [MemberData(nameof(Layouts))]
+    public void NarrowStorageAllocatesNothingPerCall(string name)
+    {
+        AssertNoAllocation<Half>(name);
+        AssertNoAllocation<BFloat16>(name);
+    }
+
     [Fact]
     public void ModulesAllocateNothingPerCall()
     {

@@ -9,7 +9,8 @@ namespace Ruler.Tests;
 /// </summary>
 public class FastPathReducedPrecisionTests
 {
-    public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC"]);
+    public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC",
+        "LayerNorm chunked", "GroupNorm NCHW chunked"]);
 
     [Theory]
     [MemberData(nameof(Layouts))]
@@ -18,6 +19,18 @@ public class FastPathReducedPrecisionTests
     [Theory]
     [MemberData(nameof(Layouts))]
     public void BFloat16IsWithinOneUlpOfTheReference(string name) => AssertWithinOneUlp<BFloat16>(name);
+
+    [Fact]
+    public void NarrowResultsDoNotDependOnTheThreadCount()
+    {
+        var failures = new List<string>();
+        foreach (var c in FastPathComparison.LargeLayouts())
+        {
+            failures.AddRange(FastPathComparison.CompareThreads<Half>(c, 7));
+            failures.AddRange(FastPathComparison.CompareThreads<BFloat16>(c, 7));
+        }
+        Assert.Empty(failures);
+    }
 
     [Fact]
     public void BFloat16RoundsToNearestEvenAndKeepsNaN()
@@ -47,6 +60,9 @@ public class FastPathReducedPrecisionTests
             "BatchNorm NCHW" => (RulerSpec.BatchNorm(4), new[] { 4, 8, 9, 11 }),
             "BatchNorm NHWC" => (RulerSpec.BatchNorm(4, ChannelLayout.ChannelsLast), new[] { 4, 9, 11, 8 }),
             "GroupNorm NCHW" => (RulerSpec.GroupNorm(), RulerSpec.GroupNormView([4, 8, 9, 11], 4)),
+            // Several chunks of whole rows (or of whole affine periods of groups), the last one partial.
+            "LayerNorm chunked" => (RulerSpec.LayerNorm(), new[] { 240, 300 }),
+            "GroupNorm NCHW chunked" => (RulerSpec.GroupNorm(), RulerSpec.GroupNormView([16, 8, 9, 11], 4)),
             _ => (RulerSpec.InstanceNorm(4, ChannelLayout.ChannelsLast), new[] { 4, 9, 11, 8 }),
         };
         var layout = ruler.Resolve(shape);
