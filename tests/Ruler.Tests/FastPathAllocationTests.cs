@@ -4,6 +4,7 @@ namespace Ruler.Tests;
 /// Steady state allocates nothing: after warm-up, 100 calls of each op (RulerOps and the modules) allocate 0 bytes on
 /// the calling thread. The shapes are large enough to be split into tasks, so the thread pool is part of the path.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public class FastPathAllocationTests
 {
     public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC"]);
@@ -94,8 +95,9 @@ public class FastPathAllocationTests
 
     /// <summary>
     /// Bytes allocated on this thread by 100 calls, after 20 warm-up calls: the fewest of three tries. A call that
-    /// allocates shows in every try; the runtime's own one-off work (tiering up a method while the other test
-    /// classes run in parallel) lands in one try now and then, and failed this test about one full run in three.
+    /// allocates shows in every try; the runtime's own one-off work (tiering up a method) may land in one try. The
+    /// class runs alone (<see cref="SerialCollection"/>): run in parallel with tests that change the thread count, it
+    /// saw the pool start workers on its thread and failed about one full run in three.
     /// </summary>
     private static long Allocated(Action run)
     {
