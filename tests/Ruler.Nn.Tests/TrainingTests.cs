@@ -38,7 +38,7 @@ public class TrainingTests(ITestOutputHelper output)
     public void SmallCnnReaches95PercentOnTwoThousandHeldOutDigits()
     {
         var (train, test) = Mnist.LoadEmbedded(PixelScaling.MnistStandard).Split();
-        var model = new Cnn<float>(new CnnConfig([8, 16, 16, 32]) { PoolAfter = [0, 2], Head = CnnHead.Flatten }, seed: 3);
+        var model = new Cnn<float>(new CnnConfig([8, 16, 16, 32]) { Norm = NormKind.BatchNorm, PoolAfter = [0, 2], Head = CnnHead.Flatten }, seed: 3);
         var opt = new AdamW<float>(model.Parameters, learningRate: 3e-3, weightDecay: 0);
         int batch = 32;
         var images = new float[batch * train.PixelCount];
