@@ -34,10 +34,16 @@ public class MatMulTests
     }
 
     [Fact]
-    public void ResultBitsDoNotDependOnThreadCount()
+    public void ResultBitsDoNotDependOnThreadCount() => AssertSameBitsOnOneAnd(threads: 4, seed: 3, m: 300, n: 520, k: 700);
+
+    [Fact]
+    public void LongKSplitResultBitsDoNotDependOnThreadCount() =>
+        AssertSameBitsOnOneAnd(threads: 3, seed: 4, m: 32, n: 144, k: 25_000); // a conv weight gradient's shape: few tiles, long K
+
+    /// <summary>The (m × k)·(k × n) product of seeded Gaussian operands is bitwise the same on one thread and on <paramref name="threads"/>.</summary>
+    private static void AssertSameBitsOnOneAnd(int threads, ulong seed, int m, int n, int k)
     {
-        var rng = new Rng(3);
-        int m = 300, n = 520, k = 700;
+        var rng = new Rng(seed);
         var a = Gaussian(rng, m * k);
         var b = Gaussian(rng, k * n);
         var one = new float[m * n];
@@ -47,29 +53,8 @@ public class MatMulTests
         {
             RulerParallelism.MaxThreads = 1;
             MatMul.Multiply<float>(a, b, one, m, n, k);
-            RulerParallelism.MaxThreads = 4;
+            RulerParallelism.MaxThreads = threads;
             MatMul.Multiply<float>(a, b, two, m, n, k);
-        }
-        finally { RulerParallelism.MaxThreads = saved; }
-        Assert.Equal(one, two);
-    }
-
-    [Fact]
-    public void LongKSplitResultBitsDoNotDependOnThreadCount()
-    {
-        var rng = new Rng(4);
-        int m = 32, n = 144, k = 25_000; // a conv weight gradient's shape: few tiles, long K
-        var a = Gaussian(rng, m * k);
-        var b = Gaussian(rng, k * n);
-        var one = new float[m * n];
-        var two = new float[m * n];
-        int saved = RulerParallelism.MaxThreads;
-        try
-        {
-            RulerParallelism.MaxThreads = 1;
-            MatMul.Multiply<float>(a, b, one, m, n, k, transB: false);
-            RulerParallelism.MaxThreads = 3;
-            MatMul.Multiply<float>(a, b, two, m, n, k, transB: false);
         }
         finally { RulerParallelism.MaxThreads = saved; }
         Assert.Equal(one, two);

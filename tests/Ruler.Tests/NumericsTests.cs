@@ -16,16 +16,47 @@ public class NumericsTests
     private static (double[] Gamma, double[] Beta) Affine(NormCase c, Random rng) =>
         (TestData.Uniform(rng, c.AffineSize, 0.5, 1.5), TestData.Uniform(rng, c.AffineSize, -0.5, 0.5));
 
+    /// <summary>
+    /// The oracle and the library in storage <typeparamref name="T"/> on the same values: x ~ Normal(mean, spread)
+    /// from <paramref name="seed"/> rounded to T, then the random affine, itself rounded to T when <paramref name="roundAffine"/>.
+    /// </summary>
+    private static (Oracle.Result Expected, NormRun.Output Got) Compare<T>(string id, int seed, double mean, double spread,
+        bool roundAffine = false) where T : unmanaged
+    {
+        var c = NormCase.ById(id);
+        var rng = new Random(seed);
+        var x = TestData.RoundTo<T>(TestData.Normal(rng, c.Count, mean, spread));
+        var (gamma, beta) = Affine(c, rng);
+        if (roundAffine) (gamma, beta) = (TestData.RoundTo<T>(gamma), TestData.RoundTo<T>(beta));
+        return (c.Reference(x, Eps, gamma, beta), NormRun.Forward<T>(c, x, Eps, gamma, beta));
+    }
+
+    /// <summary>The forward in float (<paramref name="single"/>) or double.</summary>
+    private static NormRun.Output Forward(bool single, NormCase c, double[] x, double[] gamma, double[] beta) =>
+        single ? NormRun.Forward<float>(c, x, Eps, gamma, beta) : NormRun.Forward<double>(c, x, Eps, gamma, beta);
+
+    /// <summary>Float data ~ Normal(0.5, 2) and float affine: |Δ| ≤ 1e-6 + 1e-5·|ref| for y and mean, 1e-5 relative for rstd.</summary>
+    private static void AssertFloatWithin1e5(string id, int seed)
+    {
+        var (expected, got) = Compare<float>(id, seed, 0.5, 2, roundAffine: true);
+        Approx.Elementwise(expected.Y, got.Y, 1e-6, 1e-5, $"{id} y");
+        Approx.Elementwise(expected.Mean, got.Mean, 1e-6, 1e-5, $"{id} mean");
+        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} rstd");
+    }
+
+    /// <summary>Float data with offset 1e4 and spread 1e-2: y norm-wise and rstd element-wise within 1e-4 relative.</summary>
+    private static void AssertFloatOffset1e4Within1e4(string id, int seed)
+    {
+        var (expected, got) = Compare<float>(id, seed, 1e4, 1e-2);
+        Approx.NormwiseRelative(expected.Y, got.Y, 1e-4, $"{id} y");
+        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-4, $"{id} rstd");
+    }
+
     [Theory, MemberData(nameof(Cases))]
     public void LargeOffsetWithUnitSpreadInDoubleStaysWithin1e5OfTheReference(string id)
     {
         // Offset 1e8, spread ~1: a one-pass E[x²] − E[x]² in double would lose all digits of the variance.
-        var c = NormCase.ById(id);
-        var rng = new Random(11);
-        var x = TestData.Normal(rng, c.Count, 1e8, 1);
-        var (gamma, beta) = Affine(c, rng);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<double>(c, x, Eps, gamma, beta);
+        var (expected, got) = Compare<double>(id, 11, 1e8, 1);
         Approx.NormwiseRelative(expected.Y, got.Y, 1e-5, $"{id} y");
         Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} rstd");
     }
@@ -34,14 +65,7 @@ public class NumericsTests
     public void ModerateOffsetWithSmallSpreadInFloatStaysWithin1e4OfTheReference(string id)
     {
         // Offset 1e4, spread 1e-2 in float32: the variance (1e-4) is 1e-12 of the mean square.
-        var c = NormCase.ById(id);
-        var rng = new Random(12);
-        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 1e4, 1e-2)));
-        var (gamma, beta) = Affine(c, rng);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
-        Approx.NormwiseRelative(expected.Y, got.Y, 1e-4, $"{id} y");
-        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-4, $"{id} rstd");
+        AssertFloatOffset1e4Within1e4(id, 12);
     }
 
     public static TheoryData<string, double, bool> ExtremeCases()
@@ -59,13 +83,7 @@ public class NumericsTests
     {
         // |x| ~ 1e30 squares to 1e60 (beyond float32); |x| ~ 1e-30 squares to 1e-60 (below float32's range).
         // Tolerance: norm-wise relative 1e-5 against the reference on the same values; every output finite.
-        var c = NormCase.ById(id);
-        var rng = new Random(13);
-        var x = TestData.Normal(rng, c.Count, 0.5 * scale, scale);
-        if (single) x = TestData.ToDouble(TestData.ToFloat(x));
-        var (gamma, beta) = Affine(c, rng);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = single ? NormRun.Forward<float>(c, x, Eps, gamma, beta) : NormRun.Forward<double>(c, x, Eps, gamma, beta);
+        var (expected, got) = single ? Compare<float>(id, 13, 0.5 * scale, scale) : Compare<double>(id, 13, 0.5 * scale, scale);
         Approx.NormwiseRelative(expected.Y, got.Y, 1e-5, $"{id} y at scale {scale}");
         Assert.All(got.Mean, m => Assert.True(double.IsFinite(m), $"saved mean {m}"));
         Assert.All(got.Rstd, r => Assert.True(double.IsFinite(r) && r > 0, $"saved rstd {r}"));
@@ -95,7 +113,7 @@ public class NumericsTests
         double constant = c.Center ? 12345.678901 : 0.0;
         for (int i = 0; i < x.Length; i++) if (groupOf[i] % 2 == 0) x[i] = constant;
         var (gamma, beta) = Affine(c, rng);
-        var got = single ? NormRun.Forward<float>(c, x, Eps, gamma, beta) : NormRun.Forward<double>(c, x, Eps, gamma, beta);
+        var got = Forward(single, c, x, gamma, beta);
         var beta64 = single ? TestData.ToDouble(TestData.ToFloat(beta)) : beta;
         int[] affineOf = new int[x.Length];
         Oracle.ForEachIndex(c.Shape, (i, idx) => affineOf[i] = c.Affine(idx));
@@ -120,8 +138,8 @@ public class NumericsTests
         var withNaN = (double[])x.Clone();
         withNaN[Array.IndexOf(groupOf, poisoned) + 0] = double.NaN;
 
-        var clean = single ? NormRun.Forward<float>(c, x, Eps, gamma, beta) : NormRun.Forward<double>(c, x, Eps, gamma, beta);
-        var dirty = single ? NormRun.Forward<float>(c, withNaN, Eps, gamma, beta) : NormRun.Forward<double>(c, withNaN, Eps, gamma, beta);
+        var clean = Forward(single, c, x, gamma, beta);
+        var dirty = Forward(single, c, withNaN, gamma, beta);
 
         Approx.Bitwise(Keep(clean.Y, i => groupOf[i] != poisoned), Keep(dirty.Y, i => groupOf[i] != poisoned), $"{id} y outside the NaN group");
         Approx.Bitwise(Keep(clean.Mean, g => g != poisoned), Keep(dirty.Mean, g => g != poisoned), $"{id} saved mean of other groups");
@@ -147,17 +165,7 @@ public class NumericsTests
     public void FloatResultsOnRandomDataStayWithin1e5OfTheReference(string id)
     {
         // Tolerance per element: |y − y_ref| ≤ 1e-6 + 1e-5·|y_ref| (float32 output rounding is ~6e-8 relative).
-        var c = NormCase.ById(id);
-        var rng = new Random(16);
-        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 0.5, 2)));
-        var (gamma, beta) = Affine(c, rng);
-        gamma = TestData.ToDouble(TestData.ToFloat(gamma));
-        beta = TestData.ToDouble(TestData.ToFloat(beta));
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
-        Approx.Elementwise(expected.Y, got.Y, 1e-6, 1e-5, $"{id} y");
-        Approx.Elementwise(expected.Mean, got.Mean, 1e-6, 1e-5, $"{id} mean");
-        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} rstd");
+        AssertFloatWithin1e5(id, 16);
     }
 
     [Theory, MemberData(nameof(Cases))]
@@ -165,14 +173,7 @@ public class NumericsTests
     {
         // Half storage, |x| ~ 300: x² and the variance (~9e4) exceed Half's maximum 65504, so statistics must be
         // accumulated wider. Tolerance per element: |Δy| ≤ 4e-3 + 2e-3·|y_ref| (Half keeps 11 significant bits, ≈ 4.9e-4).
-        var c = NormCase.ById(id);
-        var rng = new Random(21);
-        var x = TestData.RoundTo<Half>(TestData.Normal(rng, c.Count, 100, 300));
-        var (gamma, beta) = Affine(c, rng);
-        gamma = TestData.RoundTo<Half>(gamma);
-        beta = TestData.RoundTo<Half>(beta);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<Half>(c, x, Eps, gamma, beta);
+        var (expected, got) = Compare<Half>(id, 21, 100, 300, roundAffine: true);
         Approx.Elementwise(expected.Y, got.Y, 4e-3, 2e-3, $"{id} Half y");
         Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} Half rstd (float64 statistics of the Half values)");
     }
@@ -207,41 +208,17 @@ public class NumericsTests
     public void LargeFloatTensorsStayWithin1e5OfTheReference(string id)
     {
         // Same tolerance as on small tensors (|Δy| ≤ 1e-6 + 1e-5·|y_ref|), on sizes where fast paths vectorize and split work.
-        var c = NormCase.ById(id);
-        var rng = new Random(18);
-        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 0.5, 2)));
-        var (gamma, beta) = Affine(c, rng);
-        gamma = TestData.ToDouble(TestData.ToFloat(gamma));
-        beta = TestData.ToDouble(TestData.ToFloat(beta));
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
-        Approx.Elementwise(expected.Y, got.Y, 1e-6, 1e-5, $"{id} y");
-        Approx.Elementwise(expected.Mean, got.Mean, 1e-6, 1e-5, $"{id} mean");
-        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-5, $"{id} rstd");
+        AssertFloatWithin1e5(id, 18);
     }
 
     [Theory, MemberData(nameof(LargeCases))]
-    public void LargeFloatTensorsWithOffset1e4AndSpread1e2StayWithin1e4OfTheReference(string id)
-    {
-        var c = NormCase.ById(id);
-        var rng = new Random(19);
-        var x = TestData.ToDouble(TestData.ToFloat(TestData.Normal(rng, c.Count, 1e4, 1e-2)));
-        var (gamma, beta) = Affine(c, rng);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<float>(c, x, Eps, gamma, beta);
-        Approx.NormwiseRelative(expected.Y, got.Y, 1e-4, $"{id} y");
-        Approx.Elementwise(expected.Rstd, got.Rstd, 0, 1e-4, $"{id} rstd");
-    }
+    public void LargeFloatTensorsWithOffset1e4AndSpread1e2StayWithin1e4OfTheReference(string id) =>
+        AssertFloatOffset1e4Within1e4(id, 19);
 
     [Theory, MemberData(nameof(LargeCases))]
     public void LargeDoubleTensorsWithOffset1e8StayWithin1e5OfTheReference(string id)
     {
-        var c = NormCase.ById(id);
-        var rng = new Random(20);
-        var x = TestData.Normal(rng, c.Count, 1e8, 1);
-        var (gamma, beta) = Affine(c, rng);
-        var expected = c.Reference(x, Eps, gamma, beta);
-        var got = NormRun.Forward<double>(c, x, Eps, gamma, beta);
+        var (expected, got) = Compare<double>(id, 20, 1e8, 1);
         Approx.NormwiseRelative(expected.Y, got.Y, 1e-5, $"{id} y");
     }
 

@@ -31,6 +31,10 @@ public class PropertyTests
         };
     }
 
+    /// <summary>x ~ U over <paramref name="count"/> elements, then γ ~ U[0.5, 1.5] and β ~ U over <paramref name="affineSize"/>, drawn from <paramref name="rng"/> in that order.</summary>
+    private static (double[] X, double[] Gamma, double[] Beta) Draw(Random rng, int count, int affineSize) =>
+        (TestData.Uniform(rng, count), TestData.Uniform(rng, affineSize, 0.5, 1.5), TestData.Uniform(rng, affineSize));
+
     private static double[] Forward(NormCase c, double[] x, double[] gamma, double[] beta) =>
         NormRun.Forward<double>(c, x, Eps, gamma, beta).Y;
 
@@ -48,9 +52,7 @@ public class PropertyTests
         // RMSNorm has no centering, so only b_g = 0 (pure scaling) leaves it unchanged.
         var c = Case(kind, s1, s2, s3);
         var rng = new Random(seed);
-        var x = TestData.Uniform(rng, c.Count);
-        var gamma = TestData.Uniform(rng, c.AffineSize, 0.5, 1.5);
-        var beta = TestData.Uniform(rng, c.AffineSize);
+        var (x, gamma, beta) = Draw(rng, c.Count, c.AffineSize);
         var a = TestData.Uniform(rng, c.Groups, 0.5, 4);
         var b = c.Center ? TestData.Uniform(rng, c.Groups, -5, 5) : new double[c.Groups];
         var groupOf = c.GroupOfElements();
@@ -77,9 +79,7 @@ public class PropertyTests
         int n = Pick(s1, 1, 3), ch = Pick(s2, 1, 5), h = Pick(s3, 1, 3), w = Pick((byte)(s3 / 4), 2, 3);
         int[] shape = [n, ch, h, w];
         var rng = new Random(seed);
-        var x = TestData.Uniform(rng, TestData.Count(shape));
-        var gamma = TestData.Uniform(rng, ch, 0.5, 1.5);
-        var beta = TestData.Uniform(rng, ch);
+        var (x, gamma, beta) = Draw(rng, TestData.Count(shape), ch);
         var gn = NormCase.GroupNorm(shape, 1);
         var ln = NormCase.LayerNorm(shape, normalizedRank: 3);
         // LayerNorm's affine is per element of (C, H, W): give every spatial position its channel's γ and β.
@@ -94,9 +94,7 @@ public class PropertyTests
         int n = Pick(s1, 1, 3), ch = Pick(s2, 1, 5), sp = Pick(s3, 2, 7);
         int[] shape = [n, ch, sp];
         var rng = new Random(seed);
-        var x = TestData.Uniform(rng, TestData.Count(shape));
-        var gamma = TestData.Uniform(rng, ch, 0.5, 1.5);
-        var beta = TestData.Uniform(rng, ch);
+        var (x, gamma, beta) = Draw(rng, TestData.Count(shape), ch);
         AssertClose(Forward(NormCase.InstanceNorm(shape), x, gamma, beta), Forward(NormCase.GroupNorm(shape, ch), x, gamma, beta),
             "GroupNorm(G=C) vs InstanceNorm");
     }
@@ -108,9 +106,7 @@ public class PropertyTests
         // BatchNorm in training mode (> 1e-2) and stay bitwise the same under LN, RMS, GN and IN.
         var c = Case(kind, s1, s2, s3);
         var rng = new Random(seed);
-        var x = TestData.Uniform(rng, c.Count);
-        var gamma = TestData.Uniform(rng, c.AffineSize, 0.5, 1.5);
-        var beta = TestData.Uniform(rng, c.AffineSize);
+        var (x, gamma, beta) = Draw(rng, c.Count, c.AffineSize);
         int perSample = c.Count / c.Shape[0];
         var other = (double[])x.Clone();
         TestData.Uniform(rng, c.Count - perSample, 2, 6).CopyTo(other, perSample);

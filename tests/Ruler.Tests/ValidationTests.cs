@@ -27,6 +27,16 @@ public class ValidationTests
     private static void Untouched(double[] a, string what) =>
         Assert.True(a.All(v => v == Sentinel), $"{what} was written before the argument was refused");
 
+    /// <summary>A call expected to be refused as <see cref="Rejects"/> describes, naming <paramref name="argument"/> and mentioning each of <paramref name="mentions"/>.</summary>
+    private delegate void RefusalCheck(Action call, string argument, params string[] mentions);
+
+    /// <summary>A <see cref="RefusalCheck"/> that also asserts each of <paramref name="outputs"/> <see cref="Untouched"/>, in order.</summary>
+    private static RefusalCheck RejectsLeaving(params (double[] Values, string Name)[] outputs) => (call, argument, mentions) =>
+    {
+        Rejects(call, argument, mentions);
+        foreach (var (values, name) in outputs) Untouched(values, name);
+    };
+
     // ---------------------------------------------------------------- RulerSpec
 
     [Fact]
@@ -115,29 +125,23 @@ public class ValidationTests
         var mean = Filled(3);
         var rstd = Filled(3);
         var stats = new double[3];
-        void Check(Action call, string argument, params string[] mentions)
-        {
-            Rejects(call, argument, mentions);
-            Untouched(y, "y");
-            Untouched(mean, "mean");
-            Untouched(rstd, "rstd");
-        }
+        var check = RejectsLeaving((y, "y"), (mean, "mean"), (rstd, "rstd"));
 
-        Check(() => RulerOps.Forward<double>(Ln, x, Shape, new double[3], gamma, y, mean, rstd), "gamma", "length 4 (or empty to omit it)", "length 3");
-        Check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, new double[5], y, mean, rstd), "beta", "length 4", "length 5");
-        Check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y.AsSpan(1), mean, rstd), "y", "length 12", "length 11");
-        Check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y, mean.AsSpan(1), rstd), "mean", "length 3", "length 2");
-        Check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y, mean, rstd.AsSpan(1)), "rstd", "length 3", "length 2");
-        Check(() => RulerOps.Forward<double>(Ln, x.AsSpan(1), Shape, gamma, gamma, y, mean, rstd), "x", "12 elements", "11");
-        Check(() => RulerOps.Forward<double>(Ln, x, [3, 0], gamma, gamma, y, mean, rstd), "shape", "> 0", "[3, 0]");
-        Check(() => RulerOps.Forward<double>(new RulerSpec([0, 2]), x, Shape, default, default, y, mean, rstd), "ruler.ReducedAxes", "[-2, 1]", "2");
+        check(() => RulerOps.Forward<double>(Ln, x, Shape, new double[3], gamma, y, mean, rstd), "gamma", "length 4 (or empty to omit it)", "length 3");
+        check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, new double[5], y, mean, rstd), "beta", "length 4", "length 5");
+        check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y.AsSpan(1), mean, rstd), "y", "length 12", "length 11");
+        check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y, mean.AsSpan(1), rstd), "mean", "length 3", "length 2");
+        check(() => RulerOps.Forward<double>(Ln, x, Shape, gamma, gamma, y, mean, rstd.AsSpan(1)), "rstd", "length 3", "length 2");
+        check(() => RulerOps.Forward<double>(Ln, x.AsSpan(1), Shape, gamma, gamma, y, mean, rstd), "x", "12 elements", "11");
+        check(() => RulerOps.Forward<double>(Ln, x, [3, 0], gamma, gamma, y, mean, rstd), "shape", "> 0", "[3, 0]");
+        check(() => RulerOps.Forward<double>(new RulerSpec([0, 2]), x, Shape, default, default, y, mean, rstd), "ruler.ReducedAxes", "[-2, 1]", "2");
 
-        Check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, new double[2], gamma, y), "gamma", "length 4", "length 2");
-        Check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, gamma, new double[1], y), "beta", "length 4", "length 1");
-        Check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats.AsSpan(1), stats, gamma, gamma, y), "mean", "length 3", "length 2");
-        Check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, new double[4], gamma, gamma, y), "rstd", "length 3", "length 4");
-        Check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, gamma, gamma, y.AsSpan(0, 4)), "y", "length 12", "length 4");
-        Check(() => RulerOps.Normalize<double>(Ln, x, [12], stats, stats, default, default, y), "mean", "length 1", "length 3");
+        check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, new double[2], gamma, y), "gamma", "length 4", "length 2");
+        check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, gamma, new double[1], y), "beta", "length 4", "length 1");
+        check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats.AsSpan(1), stats, gamma, gamma, y), "mean", "length 3", "length 2");
+        check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, new double[4], gamma, gamma, y), "rstd", "length 3", "length 4");
+        check(() => RulerOps.Normalize<double>(Ln, x, Shape, stats, stats, gamma, gamma, y.AsSpan(0, 4)), "y", "length 12", "length 4");
+        check(() => RulerOps.Normalize<double>(Ln, x, [12], stats, stats, default, default, y), "mean", "length 1", "length 3");
     }
 
     [Fact]
@@ -150,22 +154,16 @@ public class ValidationTests
         var dx = Filled(12);
         var dgamma = Filled(4);
         var dbeta = Filled(4);
-        void Check(Action call, string argument, params string[] mentions)
-        {
-            Rejects(call, argument, mentions);
-            Untouched(dx, "dx");
-            Untouched(dgamma, "dgamma");
-            Untouched(dbeta, "dbeta");
-        }
+        var check = RejectsLeaving((dx, "dx"), (dgamma, "dgamma"), (dbeta, "dbeta"));
 
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats.AsSpan(1), stats, gamma, dy, dx, dgamma, dbeta), "mean", "length 3", "length 2");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, dy, dx, dgamma, dbeta), "rstd", "length 3", "length 2");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, new double[3], dy, dx, dgamma, dbeta), "gamma", "length 4", "length 3");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy.AsSpan(1), dx, dgamma, dbeta), "dy", "length 12", "length 11");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx.AsSpan(1), dgamma, dbeta), "dx", "length 12", "length 11");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
-        Check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma, dbeta.AsSpan(2)), "dbeta", "length 4", "length 2");
-        Check(() => RulerOps.Backward<double>(Ln, x.AsSpan(2), Shape, stats, stats, gamma, dy, dx, dgamma, dbeta), "x", "12 elements", "10");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats.AsSpan(1), stats, gamma, dy, dx, dgamma, dbeta), "mean", "length 3", "length 2");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, dy, dx, dgamma, dbeta), "rstd", "length 3", "length 2");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, new double[3], dy, dx, dgamma, dbeta), "gamma", "length 4", "length 3");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy.AsSpan(1), dx, dgamma, dbeta), "dy", "length 12", "length 11");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx.AsSpan(1), dgamma, dbeta), "dx", "length 12", "length 11");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma, dbeta.AsSpan(2)), "dbeta", "length 4", "length 2");
+        check(() => RulerOps.Backward<double>(Ln, x.AsSpan(2), Shape, stats, stats, gamma, dy, dx, dgamma, dbeta), "x", "12 elements", "10");
     }
 
     [Fact]
@@ -177,36 +175,23 @@ public class ValidationTests
         var y = Filled(12);
         var mean = Filled(3);
         var rstd = Filled(3);
-        void CheckForward(Action call, string argument, params string[] mentions)
-        {
-            Rejects(call, argument, mentions);
-            Untouched(h, "h");
-            Untouched(y, "y");
-            Untouched(mean, "mean");
-            Untouched(rstd, "rstd");
-        }
-        CheckForward(() => RulerOps.AddForward<double>(Ln, x, x.AsSpan(1), Shape, gamma, gamma, h, y, mean, rstd), "u", "length 12", "length 11");
-        CheckForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h.AsSpan(1), y, mean, rstd), "h", "length 12", "length 11");
-        CheckForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h, y.AsSpan(1), mean, rstd), "y", "length 12", "length 11");
-        CheckForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma.AsSpan(1), gamma, h, y, mean, rstd), "gamma", "length 4", "length 3");
-        CheckForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h, y, mean, rstd.AsSpan(2)), "rstd", "length 3", "length 1");
+        var checkForward = RejectsLeaving((h, "h"), (y, "y"), (mean, "mean"), (rstd, "rstd"));
+        checkForward(() => RulerOps.AddForward<double>(Ln, x, x.AsSpan(1), Shape, gamma, gamma, h, y, mean, rstd), "u", "length 12", "length 11");
+        checkForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h.AsSpan(1), y, mean, rstd), "h", "length 12", "length 11");
+        checkForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h, y.AsSpan(1), mean, rstd), "y", "length 12", "length 11");
+        checkForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma.AsSpan(1), gamma, h, y, mean, rstd), "gamma", "length 4", "length 3");
+        checkForward(() => RulerOps.AddForward<double>(Ln, x, x, Shape, gamma, gamma, h, y, mean, rstd.AsSpan(2)), "rstd", "length 3", "length 1");
 
         var stats = new double[3];
         var dsum = Filled(12);
         var dgamma = Filled(4);
         var dbeta = Filled(4);
-        void CheckBackward(Action call, string argument, params string[] mentions)
-        {
-            Rejects(call, argument, mentions);
-            Untouched(dsum, "dsum");
-            Untouched(dgamma, "dgamma");
-            Untouched(dbeta, "dbeta");
-        }
-        CheckBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x.AsSpan(1), dsum, dgamma, dbeta), "dh", "length 12 (or empty to omit it)", "length 11");
-        CheckBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x.AsSpan(1), x, dsum, dgamma, dbeta), "dy", "length 12", "length 11");
-        CheckBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum.AsSpan(1), dgamma, dbeta), "dsum", "length 12", "length 11");
-        CheckBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
-        CheckBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, x, x, dsum, dgamma, dbeta), "rstd", "length 3", "length 2");
+        var checkBackward = RejectsLeaving((dsum, "dsum"), (dgamma, "dgamma"), (dbeta, "dbeta"));
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x.AsSpan(1), dsum, dgamma, dbeta), "dh", "length 12 (or empty to omit it)", "length 11");
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x.AsSpan(1), x, dsum, dgamma, dbeta), "dy", "length 12", "length 11");
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum.AsSpan(1), dgamma, dbeta), "dsum", "length 12", "length 11");
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, x, x, dsum, dgamma, dbeta), "rstd", "length 3", "length 2");
     }
 
     // ---------------------------------------------------------------- DyT
@@ -219,24 +204,18 @@ public class ValidationTests
         var dgamma = Filled(4);
         var dbeta = Filled(4);
         var gamma = new double[4];
-        void Check(Action call, string argument, params string[] mentions)
-        {
-            Rejects(call, argument, mentions);
-            Untouched(y, "y/dx");
-            Untouched(dgamma, "dgamma");
-            Untouched(dbeta, "dbeta");
-        }
-        Check(() => DynamicTanhOps.Forward<double>(x, 0, 0.5, default, default, y), "features", "positive", "0");
-        Check(() => DynamicTanhOps.Forward<double>(x, 5, 0.5, default, default, y), "x", "divisible by features = 5", "12");
-        Check(() => DynamicTanhOps.Forward<double>(ReadOnlySpan<double>.Empty, 4, 0.5, default, default, y.AsSpan(0, 0)), "x", "non-empty", "0 elements");
-        Check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, new double[3], default, y), "gamma", "length 4", "length 3");
-        Check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, gamma, new double[2], y), "beta", "length 4", "length 2");
-        Check(() => DynamicTanhOps.Forward<double>(x, 4, double.NaN, gamma, gamma, y), "alpha", "finite", "NaN");
-        Check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, gamma, gamma, y.AsSpan(1)), "y", "length 12", "length 11");
-        Check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x.AsSpan(1), y, dgamma, dbeta), "dy", "length 12", "length 11");
-        Check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x, y.AsSpan(1), dgamma, dbeta), "dx", "length 12", "length 11");
-        Check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x, y, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
-        Check(() => DynamicTanhOps.Backward<double>(x, 4, double.PositiveInfinity, gamma, x, y, dgamma, dbeta), "alpha", "finite");
+        var check = RejectsLeaving((y, "y/dx"), (dgamma, "dgamma"), (dbeta, "dbeta"));
+        check(() => DynamicTanhOps.Forward<double>(x, 0, 0.5, default, default, y), "features", "positive", "0");
+        check(() => DynamicTanhOps.Forward<double>(x, 5, 0.5, default, default, y), "x", "divisible by features = 5", "12");
+        check(() => DynamicTanhOps.Forward<double>(ReadOnlySpan<double>.Empty, 4, 0.5, default, default, y.AsSpan(0, 0)), "x", "non-empty", "0 elements");
+        check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, new double[3], default, y), "gamma", "length 4", "length 3");
+        check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, gamma, new double[2], y), "beta", "length 4", "length 2");
+        check(() => DynamicTanhOps.Forward<double>(x, 4, double.NaN, gamma, gamma, y), "alpha", "finite", "NaN");
+        check(() => DynamicTanhOps.Forward<double>(x, 4, 0.5, gamma, gamma, y.AsSpan(1)), "y", "length 12", "length 11");
+        check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x.AsSpan(1), y, dgamma, dbeta), "dy", "length 12", "length 11");
+        check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x, y.AsSpan(1), dgamma, dbeta), "dx", "length 12", "length 11");
+        check(() => DynamicTanhOps.Backward<double>(x, 4, 0.5, gamma, x, y, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
+        check(() => DynamicTanhOps.Backward<double>(x, 4, double.PositiveInfinity, gamma, x, y, dgamma, dbeta), "alpha", "finite");
     }
 
     // ---------------------------------------------------------------- modules: construction

@@ -13,7 +13,6 @@ namespace Ruler.Nn;
 public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
-    private readonly Dropout<T>? _dropout;
     private T[]? _att, _q, _k, _v, _o, _out, _dO, _dP, _dq, _dk, _dv, _dqkv;
     private int _batch, _time;
 
@@ -30,7 +29,7 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
             Qkv.Weight.Value.AsSpan(0, 2 * dim * dim).Clear();
             Qkv.Bias?.Value.AsSpan(0, 2 * dim).Clear();
         }
-        if (dropout > 0) _dropout = new Dropout<T>(dropout, dropoutSeed);
+        UseDropout(dropout, dropoutSeed);
         _parameters = [.. Qkv.Parameters, .. Proj.Parameters];
     }
 
@@ -48,17 +47,6 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
 
     /// <inheritdoc />
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
-
-    /// <inheritdoc />
-    public override bool Training
-    {
-        get => base.Training;
-        set
-        {
-            base.Training = value;
-            if (_dropout is not null) _dropout.Training = value;
-        }
-    }
 
     /// <summary>The attention weights P of the last forward, (batch, heads, time, time), zero above the diagonal.</summary>
     public ReadOnlySpan<T> Attention => _att;
@@ -91,14 +79,14 @@ public sealed class CausalSelfAttention<T> : Sublayer<T> where T : unmanaged, IF
             Scatter(o, output, c, h * hs, b, bh, time, hs);
         });
         var y = Proj.Forward(output, batch * time);
-        return _dropout is null ? y : _dropout.Forward(y);
+        return DropoutForward(y);
     }
 
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
         var att = _att ?? throw new InvalidOperationException("CausalSelfAttention.Backward before Forward.");
-        if (_dropout is not null) dy = _dropout.Backward(dy);
+        dy = DropoutBackward(dy);
         var dOut = Proj.Backward(dy);
         int batch = _batch, time = _time, c = Dim, hs = c / Heads, block = time * hs;
         T[] q = _q!, k = _k!, v = _v!;

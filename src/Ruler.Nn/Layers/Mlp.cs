@@ -5,7 +5,6 @@ namespace Ruler.Nn;
 public sealed class Mlp<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Parameter<T>[] _parameters;
-    private readonly Dropout<T>? _dropout;
 
     /// <summary>Creates fc ("name.fc") and proj ("name.proj") with PyTorch's default init.</summary>
     public Mlp(string name, int dim, int hidden, ActivationKind activation, Rng rng, bool bias = true, double dropout = 0, ulong dropoutSeed = 0)
@@ -13,7 +12,7 @@ public sealed class Mlp<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee
         Fc = new Linear<T>(name + ".fc", dim, hidden, rng, bias);
         Act = Activation<T>.Create(activation);
         Proj = new Linear<T>(name + ".proj", hidden, dim, rng, bias);
-        if (dropout > 0) _dropout = new Dropout<T>(dropout, dropoutSeed);
+        UseDropout(dropout, dropoutSeed);
         _parameters = [.. Fc.Parameters, .. Proj.Parameters];
     }
 
@@ -33,28 +32,17 @@ public sealed class Mlp<T> : Sublayer<T> where T : unmanaged, IFloatingPointIeee
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
     /// <inheritdoc />
-    public override bool Training
-    {
-        get => base.Training;
-        set
-        {
-            base.Training = value;
-            if (_dropout is not null) _dropout.Training = value;
-        }
-    }
-
-    /// <inheritdoc />
     public override T[] Forward(T[] x, int batch, int time)
     {
         int rows = batch * time;
         var y = Proj.Forward(Act.Forward(Fc.Forward(x, rows)), rows);
-        return _dropout is null ? y : _dropout.Forward(y);
+        return DropoutForward(y);
     }
 
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        if (_dropout is not null) dy = _dropout.Backward(dy);
+        dy = DropoutBackward(dy);
         return Fc.Backward(Act.Backward(Proj.Backward(dy)));
     }
 }

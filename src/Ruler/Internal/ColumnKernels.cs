@@ -155,6 +155,10 @@ internal static unsafe class ColumnKernels
         return ((int)((long)plan.Rows * j / blocks), (int)((long)plan.Rows * (j + 1) / blocks));
     }
 
+    /// <summary>Element offset of row <paramref name="row"/> of batch <paramref name="batch"/>: rows are <c>plan.Width</c> wide, <c>plan.Rows</c> to a batch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long RowOffset(in ColumnPlan plan, int batch, int row) => ((long)batch * plan.Rows + row) * plan.Width;
+
     private static void Merge(in ColumnPlan plan, int blocks, GroupMoments* partials, bool center, double eps,
         double* mean, double* rstd, GroupMoments* moments)
     {
@@ -192,7 +196,7 @@ internal static unsafe class ColumnKernels
             for (int r = start; r < end; r += chunk)
             {
                 int rows = Math.Min(chunk, end - r);
-                long o = ((long)batch * Plan.Rows + r) * width;
+                long o = RowOffset(Plan, batch, r);
                 T* src = X + o;
                 if (U != null)
                 {
@@ -223,7 +227,7 @@ internal static unsafe class ColumnKernels
             var (start, end) = RowRange(Plan, Blocks, task);
             for (int r = start; r < end; r++)
             {
-                long o = ((long)batch * Plan.Rows + r) * width;
+                long o = RowOffset(Plan, batch, r);
                 Simd.ApplyColumns(X + o, Y + o, width, Mh + v, Ml + v, A + v, B + v);
             }
         }
@@ -243,7 +247,7 @@ internal static unsafe class ColumnKernels
             var (start, end) = RowRange(Plan, Blocks, task);
             double* sdy = Partials + (long)task * 2 * width, sdyx = sdy + width;
             new Span<double>(sdy, 2 * width).Clear();
-            long o = ((long)batch * Plan.Rows + start) * width;
+            long o = RowOffset(Plan, batch, start);
             Simd.GradColumns(X + o, Dy + o, end - start, width, width, Mh + v, Ml + v, sdy, sdyx);
         }
     }
@@ -261,7 +265,7 @@ internal static unsafe class ColumnKernels
             var (start, end) = RowRange(Plan, Blocks, task);
             for (int r = start; r < end; r++)
             {
-                long o = ((long)batch * Plan.Rows + r) * width;
+                long o = RowOffset(Plan, batch, r);
                 Simd.GradApplyColumns(X == null ? null : X + o, Dy + o, Dh == null ? null : Dh + o, Dx + o, width, Mh + v, Ml + v, A + v, B + v, K + v, S + v);
             }
         }

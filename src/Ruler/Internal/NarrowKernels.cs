@@ -40,8 +40,26 @@ internal static unsafe class NarrowKernels
 
     public static void Forward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+        => Forward(NarrowOp.Forward, layout, x, gamma, beta, y, mean, rstd);
+
+    /// <summary>The forward with the given statistics, which are only read (the chunks see them as writable pointers).</summary>
+    public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
     {
-        if (NarrowChunks.Fits(layout, NarrowOp.Forward, out NarrowJob<T> job))
+        fixed (double* pm = mean)
+        fixed (double* pr = rstd)
+            Forward(NarrowOp.Normalize, layout, x, gamma, beta, y,
+                new Span<double>(pm, mean.Length), new Span<double>(pr, rstd.Length));
+    }
+
+    /// <summary>
+    /// <see cref="NarrowOp.Forward"/> (statistics computed into <paramref name="mean"/> and <paramref name="rstd"/>)
+    /// or <see cref="NarrowOp.Normalize"/> (statistics given there), chunked when the layout allows.
+    /// </summary>
+    private static void Forward<T>(NarrowOp op, RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
+        Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+    {
+        if (NarrowChunks.Fits(layout, op, out NarrowJob<T> job))
         {
             ChunkedForward(job, x, default, gamma, beta, default, y, mean, rstd);
             return;
@@ -50,31 +68,8 @@ internal static unsafe class NarrowKernels
         try
         {
             Span<float> fx = scratch.Widen(x), fg = scratch.Widen(gamma), fb = scratch.Widen(beta), fy = scratch.Take(y.Length);
-            Kernels.Forward<float>(layout, fx, fg, fb, fy, mean, rstd);
-            Narrow(fy, y);
-        }
-        finally
-        {
-            scratch.Dispose();
-        }
-    }
-
-    public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
-        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
-    {
-        if (NarrowChunks.Fits(layout, NarrowOp.Normalize, out NarrowJob<T> job))
-        {
-            fixed (double* pm = mean)
-            fixed (double* pr = rstd)
-                ChunkedForward(job, x, default, gamma, beta, default, y,
-                    new Span<double>(pm, mean.Length), new Span<double>(pr, rstd.Length));
-            return;
-        }
-        var scratch = new Scratch(2 * x.Length + gamma.Length + beta.Length);
-        try
-        {
-            Span<float> fx = scratch.Widen(x), fg = scratch.Widen(gamma), fb = scratch.Widen(beta), fy = scratch.Take(y.Length);
-            Kernels.Normalize<float>(layout, fx, mean, rstd, fg, fb, fy);
+            if (op == NarrowOp.Normalize) Kernels.Normalize<float>(layout, fx, mean, rstd, fg, fb, fy);
+            else Kernels.Forward<float>(layout, fx, fg, fb, fy, mean, rstd);
             Narrow(fy, y);
         }
         finally
