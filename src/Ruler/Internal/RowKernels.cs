@@ -327,6 +327,9 @@ internal static unsafe class RowKernels
         /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
         private const int FlushEvery = 16;
 
+        /// <summary>While measuring a row, the row this many rows on (in the task) is prefetched (<see cref="Simd.GradSumsAffine"/>).</summary>
+        private const int PrefetchRows = 2;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
@@ -356,7 +359,7 @@ internal static unsafe class RowKernels
                 for (int k = k0; k < k1; k++)
                     for (int g = 0; g < Plan.Groups; g++)
                     {
-                        Accumulate(g, k, near, dg, db, ref sums[2 * g], ref sums[2 * g + 1]);
+                        Accumulate(g, k, near, dg, db, ref sums[2 * g], ref sums[2 * g + 1], 0);
                         if (++pending % FlushEvery == 0) Flush(near, dg);
                     }
                 Flush(near, dg);
@@ -368,7 +371,7 @@ internal static unsafe class RowKernels
                 double sumG = 0, sumGXc = 0;
                 if (Sums)
                 {
-                    Accumulate(g, 0, near, dg, db, ref sumG, ref sumGXc);
+                    Accumulate(g, 0, near, dg, db, ref sumG, ref sumGXc, g + PrefetchRows < end ? PrefetchRows * Plan.SegmentLength : 0);
                     if (++pending % FlushEvery == 0) Flush(near, dg);
                 }
                 Apply(g, 0, sumG, sumGXc);
@@ -382,8 +385,11 @@ internal static unsafe class RowKernels
             if (Plan.RunLength == 1) Simd.Flush(near, dg, 2 * AffineSize);
         }
 
-        /// <summary>Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms.</summary>
-        private readonly void Accumulate(int g, int k, T* near, double* dg, double* db, ref double sumG, ref double sumGXc)
+        /// <summary>
+        /// Adds segment k's Σg and Σg·xc (g = dy·γ, xc = x − mean) and its dγ = Σdy·x̂, dβ = Σdy terms; with γ per
+        /// element, prefetches the elements <paramref name="ahead"/> further on (0: none).
+        /// </summary>
+        private readonly void Accumulate(int g, int k, T* near, double* dg, double* db, ref double sumG, ref double sumGXc, int ahead)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
             double rstd = Rstd[g];
@@ -391,7 +397,8 @@ internal static unsafe class RowKernels
             long o = Plan.Offset(g, k);
             if (runLength == 1)
             {
-                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, near + ab, near + AffineSize + ab);
+                var (sg, sgx) = Simd.GradSumsAffine(X + o, Dy + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, rstd, near + ab, near + AffineSize + ab,
+                    ahead);
                 sumG += sg;
                 sumGXc += sgx;
                 return;
