@@ -327,7 +327,10 @@ internal static unsafe class RowKernels
         /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
         private const int FlushEvery = 16;
 
-        /// <summary>While measuring a row, the row this many rows on (in the task) is prefetched (<see cref="Simd.GradSumsAffine"/>).</summary>
+        /// <summary>
+        /// While measuring and writing a row, the row this many rows on (in the task) is prefetched: x, dy by
+        /// <see cref="Simd.GradSumsAffine"/>, dx by <see cref="Simd.GradApply"/>.
+        /// </summary>
         private const int PrefetchRows = 2;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -339,7 +342,7 @@ internal static unsafe class RowKernels
                 for (int p = p0; p < p1; p++)
                 {
                     int g = p % Plan.Groups;
-                    Apply(g, p / Plan.Groups, GroupSums[2 * g], GroupSums[2 * g + 1]);
+                    Apply(g, p / Plan.Groups, GroupSums[2 * g], GroupSums[2 * g + 1], 0);
                 }
                 return;
             }
@@ -369,12 +372,13 @@ internal static unsafe class RowKernels
             for (int g = start; g < end; g++)
             {
                 double sumG = 0, sumGXc = 0;
+                int ahead = Sums && g + PrefetchRows < end ? PrefetchRows * Plan.SegmentLength : 0;
                 if (Sums)
                 {
-                    Accumulate(g, 0, near, dg, db, ref sumG, ref sumGXc, g + PrefetchRows < end ? PrefetchRows * Plan.SegmentLength : 0);
+                    Accumulate(g, 0, near, dg, db, ref sumG, ref sumGXc, ahead);
                     if (++pending % FlushEvery == 0) Flush(near, dg);
                 }
-                Apply(g, 0, sumG, sumGXc);
+                Apply(g, 0, sumG, sumGXc, ahead);
             }
             if (Sums) Flush(near, dg);
         }
@@ -416,10 +420,11 @@ internal static unsafe class RowKernels
 
         /// <summary>
         /// With xc = x − mean, x̂ = xc·rstd and g = dy·γ: dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
-        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass.
+        /// = (g − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd, from the group sums Σg and Σg·xc of the first pass. With γ per
+        /// element, prefetches dx <paramref name="ahead"/> elements further on (0: none).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Apply(int g, int k, double sumG, double sumGXc)
+        private readonly void Apply(int g, int k, double sumG, double sumGXc, int ahead)
         {
             var (mh, ml) = Kernels.Split<T>(Mean[g]);
             double rstd = Rstd[g], n = Plan.GroupSize;
@@ -429,14 +434,14 @@ internal static unsafe class RowKernels
             T* x = FromInput ? X : null;
             if (runLength == 1)
             {
-                Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd);
+                Simd.GradApply(At(x, o), Dy + o, At(Dh, o), Dx + o, At(Gamma, ab), Plan.SegmentLength, mh, ml, 1, b, kx, rstd, ahead);
                 return;
             }
             for (int q = 0; q < Plan.Runs; q++)
             {
                 long oq = o + q * runLength;
                 double gamma = Gamma == null ? 1 : Num.ToDouble(Gamma[ab + q]);
-                Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd);
+                Simd.GradApply(At(x, oq), Dy + oq, At(Dh, oq), Dx + oq, null, runLength, mh, ml, gamma, b, kx, rstd, 0);
             }
         }
     }

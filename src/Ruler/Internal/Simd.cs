@@ -166,13 +166,19 @@ internal static unsafe class Simd
     /// <summary>
     /// dx = (g − b − xc·k)·s (+ dh when not null) with g = dy·γ (γ per element, or the scalar <paramref name="ga"/>
     /// when <paramref name="gamma"/> is null) and xc = (x − mh) − ml; with x null (statistics were constants)
-    /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly.
+    /// dx = g·s (+ dh). Centering g before scaling keeps a group of one value at dx = 0 exactly. With
+    /// <paramref name="ahead"/> not 0 (x86), dx that many elements further on is prefetched line by line, so the
+    /// lines the caller writes next are in cache when it stores to them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s)
-        where T : unmanaged
+    public static void GradApply<T>(T* x, T* dy, T* dh, T* dx, T* gamma, int n, double mh, double ml, double ga, double b, double k, double s,
+        int ahead) where T : unmanaged
     {
-        var loop = new GradApplyLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s };
+        var loop = new GradApplyLoop<T>
+        {
+            X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s,
+            Ahead = Sse.IsSupported ? ahead : 0,
+        };
         Run<T, GradApplyLoop<T>>(ref loop, n);
     }
 
@@ -600,7 +606,7 @@ internal static unsafe class Simd
     private struct GradApplyLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Dy, Dh, Dx, Gamma;
-        public int N;
+        public int N, Ahead;
         public double Mh, Ml, Ga, B, K, S;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -613,6 +619,7 @@ internal static unsafe class Simd
             TV s = SV.Splat(F<TE>(S));
             for (; i <= last; i += SV.Count)
             {
+                if (Ahead != 0) Sse.Prefetch0(dx + i + Ahead);
                 TV g = SV.Mul(SV.Load(dy + i), gamma != null ? SV.Load(gamma + i) : ga);
                 if (x != null) g = SV.Sub(SV.Sub(g, b), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), k));
                 g = SV.Mul(g, s);
