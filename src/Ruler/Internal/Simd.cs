@@ -7,11 +7,12 @@ namespace Ruler.Internal;
 /// <summary>
 /// A loop over n elements written once against <see cref="ISimd{TV, T, TD}"/>: <see cref="Simd.Run{T, TLoop}"/> runs
 /// it with Vector512, then Vector256, then Vector128 (each while a whole vector fits and the width is accelerated),
-/// then element by element. <c>Vector</c> processes whole vectors from index and advances index past them. Pointers are stored untyped and read as the method's element type TE (= T).
+/// then element by element. <c>Vector</c> processes the whole vectors of [start, end), a multiple of the width that
+/// the driver chose; <c>Scalar</c> one element. Pointers are stored untyped and read as the method's element type TE (= T).
 /// </summary>
 internal interface ISimdLoop
 {
-    void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>;
+    void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>;
 
     void Scalar(int i);
 }
@@ -30,24 +31,35 @@ internal static unsafe class Simd
         int i = 0;
         if (typeof(T) == typeof(float))
         {
-            if (Vector512.IsHardwareAccelerated && n - i >= Vector512<float>.Count) loop.Vector<Vector512<float>, float, Vector512<double>, F512>(ref i);
-            if (Vector256.IsHardwareAccelerated && n - i >= Vector256<float>.Count) loop.Vector<Vector256<float>, float, Vector256<double>, F256>(ref i);
-            if (Vector128.IsHardwareAccelerated && n - i >= Vector128<float>.Count) loop.Vector<Vector128<float>, float, Vector128<double>, F128>(ref i);
+            if (Vector512.IsHardwareAccelerated) Whole<Vector512<float>, float, Vector512<double>, F512, TLoop>(ref loop, ref i, n);
+            if (Vector256.IsHardwareAccelerated) Whole<Vector256<float>, float, Vector256<double>, F256, TLoop>(ref loop, ref i, n);
+            if (Vector128.IsHardwareAccelerated) Whole<Vector128<float>, float, Vector128<double>, F128, TLoop>(ref loop, ref i, n);
         }
         else if (typeof(T) == typeof(double))
         {
-            if (Vector512.IsHardwareAccelerated && n - i >= Vector512<double>.Count) loop.Vector<Vector512<double>, double, Vector512<double>, D512>(ref i);
-            if (Vector256.IsHardwareAccelerated && n - i >= Vector256<double>.Count) loop.Vector<Vector256<double>, double, Vector256<double>, D256>(ref i);
-            if (Vector128.IsHardwareAccelerated && n - i >= Vector128<double>.Count) loop.Vector<Vector128<double>, double, Vector128<double>, D128>(ref i);
+            if (Vector512.IsHardwareAccelerated) Whole<Vector512<double>, double, Vector512<double>, D512, TLoop>(ref loop, ref i, n);
+            if (Vector256.IsHardwareAccelerated) Whole<Vector256<double>, double, Vector256<double>, D256, TLoop>(ref loop, ref i, n);
+            if (Vector128.IsHardwareAccelerated) Whole<Vector128<double>, double, Vector128<double>, D128, TLoop>(ref loop, ref i, n);
         }
         for (; i < n; i++) loop.Scalar(i);
+    }
+
+    /// <summary>Hands the loop the whole vectors of width S.Count left in [i, n), if any, and moves i past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Whole<TV, TE, TD, S, TLoop>(ref TLoop loop, ref int i, int n)
+        where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD> where TLoop : struct, ISimdLoop
+    {
+        int end = i + (n - i) / S.Count * S.Count;
+        if (end == i) return;
+        loop.Vector<TV, TE, TD, S>(i, end);
+        i = end;
     }
 
     /// <summary>h = x + u (rounded to T), and Σ (h − shift) in float64.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double AddSumShifted<T>(T* x, T* u, T* h, int n, double shift) where T : unmanaged
     {
-        var loop = new AddSumShiftedLoop<T> { X = x, U = u, H = h, N = n, Shift = shift };
+        var loop = new AddSumShiftedLoop<T> { X = x, U = u, H = h, Shift = shift };
         Run<T, AddSumShiftedLoop<T>>(ref loop, n);
         return loop.Sum;
     }
@@ -55,7 +67,7 @@ internal static unsafe class Simd
     /// <summary>With d = x − mean in float64: (Σ d², Σ d). Σ d corrects the rounding of the mean (two-pass formula).</summary>
     public static (double Squares, double Linear) Deviations<T>(T* x, int n, double mean) where T : unmanaged
     {
-        var loop = new DeviationsLoop<T> { X = x, N = n, Mean = mean };
+        var loop = new DeviationsLoop<T> { X = x, Mean = mean };
         Run<T, DeviationsLoop<T>>(ref loop, n);
         return (loop.Squares, loop.Linear);
     }
@@ -64,7 +76,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add<T>(T* x, T* u, T* h, int n) where T : unmanaged
     {
-        var loop = new AddLoop<T> { X = x, U = u, H = h, N = n };
+        var loop = new AddLoop<T> { X = x, U = u, H = h };
         Run<T, AddLoop<T>>(ref loop, n);
     }
 
@@ -72,7 +84,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply<T>(T* x, T* y, int n, double mh, double ml, double a, double b) where T : unmanaged
     {
-        var loop = new ApplyLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
+        var loop = new ApplyLoop<T> { X = x, Y = y, Mh = mh, Ml = ml, A = a, B = b };
         Run<T, ApplyLoop<T>>(ref loop, n);
     }
 
@@ -85,7 +97,7 @@ internal static unsafe class Simd
     public static (double Squares, double Linear) ApplyAffine<T>(T* x, T* y, int n, double mh, double ml, double s, T* g, T* b,
         T* next = null, double nextShift = 0) where T : unmanaged
     {
-        var loop = new ApplyAffineLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
+        var loop = new ApplyAffineLoop<T> { X = x, Y = y, Mh = mh, Ml = ml, S = s, G = g, B = b, Next = next, NextShift = nextShift };
         Run<T, ApplyAffineLoop<T>>(ref loop, n);
         return (loop.NextSquares, loop.NextLinear);
     }
@@ -94,7 +106,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyColumns<T>(T* x, T* y, int n, T* mh, T* ml, T* a, T* b) where T : unmanaged
     {
-        var loop = new ApplyColumnsLoop<T> { X = x, Y = y, N = n, Mh = mh, Ml = ml, A = a, B = b };
+        var loop = new ApplyColumnsLoop<T> { X = x, Y = y, Mh = mh, Ml = ml, A = a, B = b };
         Run<T, ApplyColumnsLoop<T>>(ref loop, n);
     }
 
@@ -106,7 +118,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsShifted<T>(T* x, int rows, int stride, int n, double* shift, double* acc) where T : unmanaged
     {
-        var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Shift = shift, Acc = acc };
+        var loop = new ColumnsShiftedLoop<T> { X = x, Rows = rows, Stride = stride, Shift = shift, Acc = acc };
         Run<T, ColumnsShiftedLoop<T>>(ref loop, n);
     }
 
@@ -114,14 +126,14 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ColumnsDeviations<T>(T* x, int rows, int stride, int n, double* mean, double* sq, double* lin) where T : unmanaged
     {
-        var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, N = n, Mean = mean, Sq = sq, Lin = lin };
+        var loop = new ColumnsDeviationsLoop<T> { X = x, Rows = rows, Stride = stride, Mean = mean, Sq = sq, Lin = lin };
         Run<T, ColumnsDeviationsLoop<T>>(ref loop, n);
     }
 
     /// <summary>With xc = (x − mh) − ml: (Σ dy, Σ dy·xc) in float64.</summary>
     public static (double Dy, double DyXc) GradSums<T>(T* x, T* dy, int n, double mh, double ml) where T : unmanaged
     {
-        var loop = new GradSumsLoop<T> { X = x, Dy = dy, N = n, Mh = mh, Ml = ml };
+        var loop = new GradSumsLoop<T> { X = x, Dy = dy, Mh = mh, Ml = ml };
         Run<T, GradSumsLoop<T>>(ref loop, n);
         return (loop.SumDy, loop.SumDyXc);
     }
@@ -138,7 +150,7 @@ internal static unsafe class Simd
     {
         var loop = new GradSumsAffineLoop<T>
         {
-            X = x, Dy = dy, Gamma = gamma, N = n, Mh = mh, Ml = ml, S = s, Dg = dgamma, Db = dbeta, Ahead = Sse.IsSupported ? ahead : 0,
+            X = x, Dy = dy, Gamma = gamma, Mh = mh, Ml = ml, S = s, Dg = dgamma, Db = dbeta, Ahead = Sse.IsSupported ? ahead : 0,
         };
         Run<T, GradSumsAffineLoop<T>>(ref loop, n);
         return (loop.SumG, loop.SumGXc);
@@ -148,7 +160,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Flush<T>(T* partial, double* total, int n) where T : unmanaged
     {
-        var loop = new FlushLoop<T> { Partial = partial, Total = total, N = n };
+        var loop = new FlushLoop<T> { Partial = partial, Total = total };
         Run<T, FlushLoop<T>>(ref loop, n);
     }
 
@@ -159,7 +171,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradColumns<T>(T* x, T* dy, int rows, int stride, int n, T* mh, T* ml, double* sdy, double* sdyx) where T : unmanaged
     {
-        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, N = n, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
+        var loop = new GradColumnsLoop<T> { X = x, Dy = dy, Rows = rows, Stride = stride, Mh = mh, Ml = ml, Sdy = sdy, Sdyx = sdyx };
         Run<T, GradColumnsLoop<T>>(ref loop, n);
     }
 
@@ -176,7 +188,7 @@ internal static unsafe class Simd
     {
         var loop = new GradApplyLoop<T>
         {
-            X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, N = n, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s,
+            X = x, Dy = dy, Dh = dh, Dx = dx, Gamma = gamma, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s,
             Ahead = Sse.IsSupported ? ahead : 0,
         };
         Run<T, GradApplyLoop<T>>(ref loop, n);
@@ -186,7 +198,7 @@ internal static unsafe class Simd
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GradApplyColumns<T>(T* x, T* dy, T* dh, T* dx, int n, T* mh, T* ml, T* a, T* b, T* k, T* s) where T : unmanaged
     {
-        var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, N = n, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
+        var loop = new GradApplyColumnsLoop<T> { X = x, Dy = dy, Dh = dh, Dx = dx, Mh = mh, Ml = ml, A = a, B = b, K = k, S = s };
         Run<T, GradApplyColumnsLoop<T>>(ref loop, n);
     }
 
@@ -203,14 +215,12 @@ internal static unsafe class Simd
     private struct AddSumShiftedLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, U, H;
-        public int N;
         public double Shift, Sum;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
             TD lo = default, hi = default, lo2 = default, hi2 = default, shift = S.Wide(Shift);
             for (; i <= last - S.Count; i += 2 * S.Count)
@@ -240,14 +250,12 @@ internal static unsafe class Simd
     private struct DeviationsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X;
-        public int N;
         public double Mean, Squares, Linear;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X;
             TD sq0 = default, sq1 = default, lin0 = default, lin1 = default, mean = S.Wide(Mean);
             TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
@@ -272,13 +280,11 @@ internal static unsafe class Simd
     private struct AddLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, U, H;
-        public int N;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X, u = (TE*)U, h = (TE*)H;
             for (; i <= last; i += S.Count) S.Store(h + i, S.Add(S.Load(x + i), S.Load(u + i)));
         }
@@ -289,14 +295,12 @@ internal static unsafe class Simd
     private struct ApplyLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Y;
-        public int N;
         public double Mh, Ml, A, B;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X, y = (TE*)Y;
             TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml)), a = S.Splat(F<TE>(A)), b = S.Splat(F<TE>(B));
             for (; i <= last; i += S.Count) S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
@@ -308,14 +312,12 @@ internal static unsafe class Simd
     private struct ApplyAffineLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Y, G, B, Next;
-        public int N;
         public double Mh, Ml, S, NextShift, NextSquares, NextLinear;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - SV.Count;
-            index += Math.Max(0, N - index) / SV.Count * SV.Count;
+            int i = start, last = end - SV.Count;
             TE* x = (TE*)X, y = (TE*)Y, g = (TE*)G, b = (TE*)B, next = (TE*)Next;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             if (next != null)
@@ -369,13 +371,11 @@ internal static unsafe class Simd
     private struct ApplyColumnsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Y, Mh, Ml, A, B;
-        public int N;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X, y = (TE*)Y, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B;
             for (; i <= last; i += S.Count)
                 S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), S.Load(mh + i)), S.Load(ml + i)), S.Load(a + i), S.Load(b + i)));
@@ -388,13 +388,12 @@ internal static unsafe class Simd
     {
         public T* X;
         public double* Shift, Acc;
-        public int Rows, Stride, N;
+        public int Rows, Stride;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int j = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int j = start, last = end - S.Count;
             for (; j <= last; j += S.Count)
             {
                 S.LoadWide(Shift + j, out TD sLo, out TD sHi);
@@ -423,13 +422,12 @@ internal static unsafe class Simd
     {
         public T* X;
         public double* Mean, Sq, Lin;
-        public int Rows, Stride, N;
+        public int Rows, Stride;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int j = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int j = start, last = end - S.Count;
             for (; j <= last; j += S.Count)
             {
                 S.LoadWide(Mean + j, out TD mLo, out TD mHi);
@@ -465,14 +463,12 @@ internal static unsafe class Simd
     private struct GradSumsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Dy;
-        public int N;
         public double Mh, Ml, SumDy, SumDyXc;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* x = (TE*)X, dy = (TE*)Dy;
             TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml));
             TD d0 = default, d1 = default, p0 = default, p1 = default;
@@ -497,14 +493,13 @@ internal static unsafe class Simd
     private struct GradSumsAffineLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Dy, Gamma, Dg, Db;
-        public int N, Ahead;
+        public int Ahead;
         public double Mh, Ml, S, SumG, SumGXc;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - SV.Count;
-            index += Math.Max(0, N - index) / SV.Count * SV.Count;
+            int i = start, last = end - SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, gamma = (TE*)Gamma, dg = (TE*)Dg, db = (TE*)Db;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), s = SV.Splat(F<TE>(S));
             TD g0 = default, g1 = default, p0 = default, p1 = default;
@@ -541,13 +536,11 @@ internal static unsafe class Simd
     {
         public T* Partial;
         public double* Total;
-        public int N;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int i = start, last = end - S.Count;
             TE* partial = (TE*)Partial;
             for (; i <= last; i += S.Count)
             {
@@ -567,13 +560,12 @@ internal static unsafe class Simd
     {
         public T* X, Dy, Mh, Ml;
         public double* Sdy, Sdyx;
-        public int Rows, Stride, N;
+        public int Rows, Stride;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, S>(ref int index) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
         {
-            int j = index, last = N - S.Count;
-            index += Math.Max(0, N - index) / S.Count * S.Count;
+            int j = start, last = end - S.Count;
             for (; j <= last; j += S.Count)
             {
                 TV mh = S.Load((TE*)Mh + j), ml = S.Load((TE*)Ml + j);
@@ -606,14 +598,13 @@ internal static unsafe class Simd
     private struct GradApplyLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Dy, Dh, Dx, Gamma;
-        public int N, Ahead;
+        public int Ahead;
         public double Mh, Ml, Ga, B, K, S;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - SV.Count;
-            index += Math.Max(0, N - index) / SV.Count * SV.Count;
+            int i = start, last = end - SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, gamma = (TE*)Gamma;
             TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), ga = SV.Splat(F<TE>(Ga)), b = SV.Splat(F<TE>(B)), k = SV.Splat(F<TE>(K));
             TV s = SV.Splat(F<TE>(S));
@@ -641,13 +632,11 @@ internal static unsafe class Simd
     private struct GradApplyColumnsLoop<T> : ISimdLoop where T : unmanaged
     {
         public T* X, Dy, Dh, Dx, Mh, Ml, A, B, K, S;
-        public int N;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Vector<TV, TE, TD, SV>(ref int index) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        public void Vector<TV, TE, TD, SV>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
         {
-            int i = index, last = N - SV.Count;
-            index += Math.Max(0, N - index) / SV.Count * SV.Count;
+            int i = start, last = end - SV.Count;
             TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, mh = (TE*)Mh, ml = (TE*)Ml, a = (TE*)A, b = (TE*)B, k = (TE*)K, s = (TE*)S;
             for (; i <= last; i += SV.Count)
             {
