@@ -95,16 +95,7 @@ internal static unsafe class ShortRows
     private static void Deviations(float* x, int n, double mean, out Vector512<double> squares, out Vector512<double> linear)
     {
         Vector512<double> m = Vector512.Create(mean), sq0 = default, sq1 = default, lin0 = default, lin1 = default;
-        for (int j = 0; j < n; j += 16)
-        {
-            var (l, h) = Vector512.Widen(Vector512.Load(x + j));
-            l -= m;
-            h -= m;
-            sq0 = Vector512.FusedMultiplyAdd(l, l, sq0);
-            sq1 = Vector512.FusedMultiplyAdd(h, h, sq1);
-            lin0 += l;
-            lin1 += h;
-        }
+        for (int j = 0; j < n; j += 16) F512.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, Vector512.Load(x + j), m);
         squares = sq0 + sq1;
         linear = lin0 + lin1;
     }
