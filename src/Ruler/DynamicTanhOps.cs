@@ -1,3 +1,4 @@
+using System.Buffers;
 using Ruler.Internal;
 
 namespace Ruler;
@@ -38,8 +39,10 @@ public static class DynamicTanhOps
         Check.Length(dx.Length, x.Length, nameof(dx));
         Check.OptionalLength(dgamma.Length, features, nameof(dgamma));
         Check.OptionalLength(dbeta.Length, features, nameof(dbeta));
-        var dg = new double[features];
-        var db = new double[features];
+        double[] sums = ArrayPool<double>.Shared.Rent(2 * features);
+        Span<double> dg = sums.AsSpan(0, features), db = sums.AsSpan(features, features);
+        dg.Clear();
+        db.Clear();
         double dalpha = 0;
         for (int i = 0; i < x.Length; i++)
         {
@@ -55,6 +58,7 @@ public static class DynamicTanhOps
         }
         for (int f = 0; f < dgamma.Length; f++) dgamma[f] = Num.FromDouble<T>(dg[f]);
         for (int f = 0; f < dbeta.Length; f++) dbeta[f] = Num.FromDouble<T>(db[f]);
+        ArrayPool<double>.Shared.Return(sums);
         return dalpha;
     }
 
