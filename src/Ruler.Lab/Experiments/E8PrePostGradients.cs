@@ -145,8 +145,8 @@ internal sealed class E8PrePostGradients : IExperiment
         string preList = string.Join(", ", preRise.Select(r => r.ToString("0.##", CultureInfo.InvariantCulture) + "×"));
         return rises.All(r => r.Rise > 1.2)
             ? $"Post-LN's profile rises with the layer index, as in Xiong et al.'s Fig. 3: last/first layer gradient {list}; Pre-LN's last/first is {preList}."
-            : $"Post-LN's rising per-layer profile (Xiong et al.'s Fig. 3, measured on their full-size translation Transformer) does not show robustly here: last/first layer gradient {list} (Pre-LN: {preList}). " +
-              $"One layer's gradient varies by {(100 * spread).ToString("0", CultureInfo.InvariantCulture)}% (coefficient of variation) from seed to seed at this size (d=64, 128 tokens), so a mild rise is hard to separate from the draw of the weights with a few seeds; " +
+            : $"Post-LN's rising per-layer profile (Xiong et al.'s Fig. 3, measured on their translation Transformer at initialization) does not show robustly here: last/first layer gradient {list} (Pre-LN: {preList}), i.e. flat to mildly rising rather than a clear climb toward the output. " +
+              $"One layer's gradient varies by {(100 * spread).ToString("0", CultureInfo.InvariantCulture)}% (coefficient of variation) from seed to seed at this size (d=64, 128 tokens), comparable to the rise we do see; we do not know which difference from their setup (width, causal uniform attention, random instead of real inputs) flattens it. " +
               "Theorem 1 is about the last layer, and that comparison is the robust part. Pre-LN's profile is not flat either: it falls toward the output; we think because every layer shares the final LN's 1/RMS factor while the gradient reaching the early layers has also passed back through the residual branches above them.";
     }
 
