@@ -36,8 +36,8 @@ internal sealed class E7ResidualStream : IExperiment
         int layers = settings.Quick ? 16 : 64;
         var clock = Stopwatch.StartNew();
         var anchor = new Anchor(
-            "Lemma 2: Post-LN E‖x+F(x)‖² = 1.5·d at every layer; Pre-LN stream grows linearly, E‖x_L‖² ≈ (1 + L/2)·d; without a norm 1.5^L",
-            "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture, §3.2, Lemma 2 (Xavier init, ReLU FFN)");
+            "Lemma 2: Post-LN E‖x + F(x)‖² = 3d/2 before every LN; Pre-LN (1 + l/2)·d ≤ E‖x_l‖² ≤ (1 + 3l/2)·d (the lower bound is the FFN-only stream measured here)",
+            "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture, Lemma 2 (Xavier init, ReLU FFN)");
         string setup = $"d={Dim}, {Tokens} tokens ~ N(0, I), {layers} blocks, F = Xavier-uniform {Dim}→{Dim}→{Dim} ReLU MLP without bias (same weights for every variant), float32, seed {settings.Seed}";
 
         // The same input and the same F of every block for all variants.
@@ -113,7 +113,7 @@ internal sealed class E7ResidualStream : IExperiment
         double noneRatio = measured["none"].Ratio.Average(), postRatio = post.Ratio.Average();
         string[] notes =
         [
-            $"Without a norm the stream's mean square grows by {F(Math.Pow(none.MsLast, 1.0 / layers))} per block (theory 1.5): after {layers} blocks log10(RMS_L/RMS_0) = {F(none.Log10Ratio)} (theory {F(theoryNoneLog10)}). " +
+            $"Without a norm the stream's mean square grows by {F(Math.Pow(none.MsLast, 1.0 / layers))} per block (theory 1.5, by Lemma 2's computation without the norm: E‖F(x)‖² = ½·E‖x‖²): after {layers} blocks log10(RMS_L/RMS_0) = {F(none.Log10Ratio)} (theory {F(theoryNoneLog10)}). " +
             $"Center-only gives {F(center.Log10Ratio)}: subtracting the mean removes only the 1/d of the energy that lies along the all-ones direction, so it behaves like no norm at all.",
             $"Pre-RMS and Pre-LN both hold the stream to linear growth: MS_L = {F(rms.MsLast)} and {F(ln.MsLast)} (theory 1 + L/2 = {F(theoryPreMs)}), |ln ratio| = {F(lnGap)}. " +
             "Each block adds a branch of mean square ≈ ½ computed from a unit-RMS input, whatever the stream's size.",

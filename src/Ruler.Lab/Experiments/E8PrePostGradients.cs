@@ -33,7 +33,7 @@ internal sealed class E8PrePostGradients : IExperiment
             $"ReLU MLP d→d→d, Xavier-normal, no bias, CE of a random read-out to {Classes} random targets, L ∈ {{{string.Join(", ", Depths)}}}, {seeds} seeds from {settings.Seed}";
         var anchor = new Anchor(
             "Theorem 1: ‖∂L/∂W^{2,L}‖_F ≤ O(d√(ln d)) for Post-LN vs O(d√(ln d / L)) for Pre-LN; Fig. 3: Post-LN's W2 gradient grows with the layer index, Pre-LN's stays flat",
-            "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture, §3.3 Theorem 1 and Fig. 3");
+            "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture, Theorem 1 and Fig. 3");
 
         // profile[placement][depth] = mean over seeds of ‖∂loss/∂W2‖ per layer; last[placement][depth][seed].
         var profile = new Dictionary<(NormPlacement, int), double[]>();
