@@ -89,7 +89,12 @@ internal static class LabCommand
         });
         if (!terminal) console.Profile.Width = 160;
         var table = new Table { Border = terminal ? TableBorder.Rounded : TableBorder.Ascii };
-        foreach (string column in new[] { "Experiment", "Claim", "Our value", "Anchor", "Verdict" }) table.AddColumn(column);
+        table.AddColumn(new TableColumn("Experiment").NoWrap());
+        table.AddColumn("Claim");
+        table.AddColumn("Our value");
+        table.AddColumn("Anchor");
+        table.AddColumn(new TableColumn("Verdict").NoWrap());
+        var errors = new List<string>();
         foreach (string id in lab.Environment.Selected)
         {
             var record = lab.ExperimentOf(id);
@@ -98,13 +103,15 @@ internal static class LabCommand
             var key = record?.Status == ExperimentStatus.Done ? results.FirstOrDefault() : null;
             var anchor = key?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor;
             string colour = verdict.Word switch { "pass" => "green", "report" => "grey", _ => "red" };
+            if (verdict.Word == "error") errors.Add($"{id} failed: {verdict.Detail}");
             table.AddRow(
-                Markup.Escape($"{id} {record?.Title ?? LabCatalog.Find(id)?.Title ?? ""}"),
-                Markup.Escape(record?.Claim ?? ""),
+                Markup.Escape(id),
+                Markup.Escape(record?.Claim is { Length: > 0 } claim ? claim : record?.Title ?? LabCatalog.Find(id)?.Title ?? ""),
                 Markup.Escape(key is null ? "—" : $"{key.Metric}: {LabFormat.Value(key.Value, key.Unit)}"),
                 Markup.Escape(anchor is null ? "—" : $"{anchor.Value} ({anchor.Source})".TrimStart()),
-                $"[{colour}]{Markup.Escape(verdict.Word)}[/]" + Markup.Escape(verdict.Word == "error" ? $": {verdict.Detail}" : ""));
+                $"[{colour}]{Markup.Escape(verdict.Word)}[/]");
         }
         console.Write(table);
+        foreach (string error in errors) console.WriteLine(error);
     }
 }

@@ -45,6 +45,7 @@ internal sealed class LiveProgress(ProgressContext context, int experimentCount)
             task.Value = task.MaxValue;
             task.StopTask();
             overall.Increment(1);
+            if (overall.Value >= overall.MaxValue) overall.Description = $"lab: {experimentCount} experiment{(experimentCount == 1 ? "" : "s")} done";
             current = null;
         }
     }

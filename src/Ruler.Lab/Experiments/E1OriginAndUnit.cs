@@ -142,7 +142,7 @@ internal sealed class E1OriginAndUnit : IExperiment
                 text[r, c] = change.ToString("0.0e+0", CultureInfo.InvariantCulture);
                 invariant[r, c] = change < InvarianceTable.Threshold;
             }
-        Charts.CellTable(path, "max |Δy| under x → a·x + b", rows, columns, text, invariant, "one (a, b) per …");
+        Charts.CellTable(path, "max |Δy| under x → a·x + b  (green: invariant, < 1e-4)", rows, columns, text, invariant, "one (a, b) per …");
     }
 
     private static string Label(string normalizer) => normalizer switch

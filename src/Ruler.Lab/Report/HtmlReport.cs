@@ -182,6 +182,7 @@ public static class HtmlReport
         .badge.error { background: var(--error); } .badge.not-run { background: #9aa1ab; }
         .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 16px; margin: 8px 0 12px; }
         figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
+        .figures figure:only-child { grid-column: 1 / -1; max-width: 820px; }
         figure img { display: block; width: 100%; height: auto; border: 1px solid var(--line); }
         figcaption { color: var(--muted); font-size: 0.82rem; margin-top: 4px; }
         .notes { margin: 10px 0; padding-left: 1.3em; } .notes li { margin: 4px 0; }
