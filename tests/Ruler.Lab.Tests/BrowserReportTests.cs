@@ -1,9 +1,12 @@
 namespace Ruler.Lab.Tests;
 
-/// <summary>One `ruler lab --quick` of the whole catalog, run once by the real CLI and shared by the browser tests.</summary>
+/// <summary>
+/// One `ruler lab --quick` of the whole catalog, run once by the real CLI and shared by the browser tests. It writes
+/// into quick-lab/ beside the test assembly (emptied first), where the report and its screenshot stay to be looked at.
+/// </summary>
 public sealed class QuickLabFixture : IAsyncLifetime
 {
-    public string Output { get; } = Directory.CreateTempSubdirectory("ruler-lab-quick-").FullName;
+    public string Output { get; } = Path.Combine(AppContext.BaseDirectory, "quick-lab");
     public int ExitCode { get; private set; }
     public string Stdout { get; private set; } = "";
     public Runner.LabResults Lab { get; private set; } = null!;
@@ -11,12 +14,12 @@ public sealed class QuickLabFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        if (Directory.Exists(Output)) Directory.Delete(Output, recursive: true);
         (ExitCode, Stdout, string stderr) = await LabCli.RunAsync(TimeSpan.FromMinutes(10), "lab", "--quick", "--out", Output);
         Assert.True(File.Exists(Page), $"no index.html after exit {ExitCode}:\n{Stdout}\n{stderr}");
         Lab = Runner.LabResults.FromJson(File.ReadAllText(Path.Combine(Output, "results.json")));
     }
 
-    // The folder is kept on failure so the screenshot and the page can be looked at; it lives under the temp folder.
     public Task DisposeAsync() => Task.CompletedTask;
 }
 
