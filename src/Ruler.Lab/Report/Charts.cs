@@ -106,15 +106,15 @@ public static class Charts
     public static void Finish(Plot plot, string path, string title, string xLabel, string yLabel, bool legend)
     {
         plot.Font.Set("DejaVu Sans"); // shipped by Debian's fonts-dejavu-core, which .ci/run installs; ScottPlot falls back when absent
-        plot.Title(title, size: 18);
-        plot.XLabel(xLabel, size: 15);
-        plot.YLabel(yLabel, size: 15);
-        plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
-        plot.Axes.Left.TickLabelStyle.FontSize = 13;
+        plot.Title(title, size: 20);
+        plot.XLabel(xLabel, size: 16);
+        plot.YLabel(yLabel, size: 16);
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 14;
+        plot.Axes.Left.TickLabelStyle.FontSize = 14;
         if (legend)
         {
             plot.Legend.IsVisible = true;
-            plot.Legend.FontSize = 13;
+            plot.Legend.FontSize = 14;
         }
         plot.SavePng(path, Width, Height);
     }
