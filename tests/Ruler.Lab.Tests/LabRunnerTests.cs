@@ -95,6 +95,21 @@ public sealed class LabRunnerTests : IDisposable
         Assert.True(lab.Passed);
     }
 
+    [Fact]
+    public void While_resume_reruns_one_experiment_the_files_already_hold_every_kept_one()
+    {
+        Run([new FakeExperiment("E1"), new FakeExperiment("E2", throws: "boom"), new FakeExperiment("E3")]);
+        IReadOnlyList<string>? onDiskDuringE2 = null;
+        var rerun = new FakeExperiment("E2", _ =>
+        {
+            onDiskDuringE2 = [.. LabResults.FromJson(File.ReadAllText(Path.Combine(output, "results.json"))).Experiments.Select(e => e.Id)];
+            return [FakeExperiment.Pass("E2", "m", 1)];
+        });
+        var lab = Run([new FakeExperiment("E1"), rerun, new FakeExperiment("E3")], resume: true);
+        Assert.Equal(["E1", "E3"], onDiskDuringE2);
+        Assert.Equal(["E1", "E2", "E3"], lab.Experiments.Select(e => e.Id));
+    }
+
     [Theory]
     [InlineData(2UL, null, LabSize.Quick, false)] // another seed
     [InlineData(1UL, 4, LabSize.Quick, false)]    // another seed count

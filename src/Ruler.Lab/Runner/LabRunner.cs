@@ -45,9 +45,20 @@ public sealed class LabRunner(LabRunOptions options, ILabProgress progress, ILab
         var previous = options.Resume ? ReadPrevious() : null;
         var experiments = options.Experiments;
         var environment = LabEnvironment.Capture(options.Settings, [.. experiments.Select(e => e.Id)]);
-        var records = new List<ExperimentRecord>();
-        var results = new List<LabResult>();
-        LabResults Current(DateTimeOffset? endedAt) => new(environment with { EndedAt = endedAt }, [.. results], [.. records]);
+
+        // Everything the previous run finished that can be kept goes into the files from the first write on, so a
+        // kill during this run never drops a result that was already on disk.
+        var kept = new Dictionary<string, (ExperimentRecord Record, List<LabResult> Results)>();
+        if (previous is not null)
+            foreach (var experiment in experiments)
+                if (Reusable(previous, experiment.Id, CodeVersion.Of(experiment)) is { } record)
+                    kept[experiment.Id] = (record, previous.ResultsOf(experiment.Id).ToList());
+        var finished = new Dictionary<string, (ExperimentRecord Record, List<LabResult> Results)>(kept);
+        LabResults Current(DateTimeOffset? endedAt)
+        {
+            var done = experiments.Where(e => finished.ContainsKey(e.Id)).Select(e => finished[e.Id]).ToList();
+            return new(environment with { EndedAt = endedAt }, [.. done.SelectMany(d => d.Results)], [.. done.Select(d => d.Record)]);
+        }
 
         int threadsBefore = RulerParallelism.MaxThreads;
         RulerParallelism.MaxThreads = options.Settings.Threads;
@@ -57,20 +68,14 @@ public sealed class LabRunner(LabRunOptions options, ILabProgress progress, ILab
             for (int i = 0; i < experiments.Count; i++)
             {
                 var experiment = experiments[i];
-                string version = CodeVersion.Of(experiment);
-                if (previous is not null && Reusable(previous, experiment.Id, version) is { } kept)
+                if (kept.TryGetValue(experiment.Id, out var reused))
                 {
-                    records.Add(kept);
-                    var keptResults = previous.ResultsOf(experiment.Id).ToList();
-                    results.AddRange(keptResults);
-                    Write(Current(null));
-                    observer?.Finished(kept, keptResults, reused: true);
+                    observer?.Finished(reused.Record, reused.Results, reused: true);
                     continue;
                 }
                 observer?.Starting(experiment, i, experiments.Count);
-                var (record, measured) = RunOne(experiment, version);
-                records.Add(record);
-                results.AddRange(measured);
+                var (record, measured) = RunOne(experiment, CodeVersion.Of(experiment));
+                finished[experiment.Id] = (record, measured);
                 Write(Current(null));
                 observer?.Finished(record, measured, reused: false);
             }
