@@ -7,9 +7,9 @@ namespace Ruler.Lab;
 public enum LabSize
 {
     /// <summary>Small, deterministic, under ~20 s on 2 cores: what the tests run.</summary>
-    Quick,
+    [JsonStringEnumMemberName("quick")] Quick,
     /// <summary>The default of <c>ruler lab</c>: the whole lab in about ten minutes on 2 cores.</summary>
-    Full,
+    [JsonStringEnumMemberName("full")] Full,
 }
 
 /// <summary>What a result may be judged by.</summary>
@@ -64,7 +64,10 @@ public sealed record LabResult(
 /// <param name="Caption">One sentence saying what the reader sees.</param>
 public sealed record Figure(string File, string Caption);
 
-/// <summary>What one experiment produced: its results, its plots and what the report must say in words.</summary>
+/// <summary>
+/// What one experiment produced: its results, its plots and what the report must say in words. The first result is
+/// the experiment's headline: the summary tables (report and terminal) show it as "our value".
+/// </summary>
 /// <param name="Id">E1…E9.</param>
 /// <param name="Title">Short title, e.g. "The residual stream at initialization".</param>
 /// <param name="Claim">The essay's claim in one line.</param>

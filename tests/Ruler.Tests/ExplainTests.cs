@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ruler.Cli.Explain;
+using Ruler.Lab.Invariance;
 
 namespace Ruler.Tests;
 
@@ -15,7 +16,7 @@ public class ExplainTests
         foreach (var e in examples)
         {
             double[] y = e.GetProperty("normalized").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-            // Tolerance 1e-4: eps = 1e-5 moves 1.22474 by at most 1e-5 at these variances.
+            // eps = 0: the exact value is ±√1.5 = ±1.224745.
             Assert.Equal(-1.2247, y[0], 1e-4);
             Assert.Equal(0, y[1], 1e-12);
             Assert.Equal(1.2247, y[2], 1e-4);

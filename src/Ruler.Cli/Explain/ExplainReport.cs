@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Ruler.Lab.Invariance;
 
 namespace Ruler.Cli.Explain;
 
@@ -39,7 +40,7 @@ internal static class ExplainReport
         s.AppendLine("Normalization removes shift (the mean sets the origin) and scale (the std sets the unit).");
         s.AppendLine("Each normalizer answers one question: which numbers share a ruler?");
         s.AppendLine();
-        s.AppendLine("Worked examples (population mean and std; normalized by LayerNorm, eps = 1e-5):");
+        s.AppendLine("Worked examples (population mean and std; normalized with eps = 0):");
         s.AppendLine($"  {"",-16}{"input",-18}{"mean",10}{"std",10}   normalized");
         foreach (var e in WorkedExamples.Compute())
             s.AppendLine($"  {e.Label,-16}{List(e.Input, "0.##"),-18}{F(e.Mean, "G4"),10}{F(e.Std, "G4"),10}   {List(e.Normalized, "0.0000")}");

@@ -52,6 +52,47 @@ public static class Charts
         Finish(plot, path, title, xLabel, yLabel, legend: series.Count > 1);
     }
 
+    /// <summary>
+    /// A table drawn as an image: one coloured cell per (row, column) with its text, row labels on the left and
+    /// column labels below. Highlighted cells are filled with the palette's green, the others with a light grey.
+    /// </summary>
+    /// <param name="path">Where to write the PNG.</param>
+    /// <param name="title">Title above the table.</param>
+    /// <param name="rowLabels">One label per row, top to bottom.</param>
+    /// <param name="columnLabels">One label per column, left to right.</param>
+    /// <param name="text">Cell text, [row, column].</param>
+    /// <param name="highlighted">Which cells to fill green, [row, column].</param>
+    /// <param name="xLabel">Label below the column labels.</param>
+    public static void CellTable(string path, string title, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels,
+        string[,] text, bool[,] highlighted, string xLabel)
+    {
+        int rows = rowLabels.Count, columns = columnLabels.Count;
+        if (text.GetLength(0) != rows || text.GetLength(1) != columns || highlighted.GetLength(0) != rows || highlighted.GetLength(1) != columns)
+            throw new ArgumentException($"Charts.CellTable: expected {rows}×{columns} cells for {rows} row and {columns} column labels.", nameof(text));
+        var plot = new Plot();
+        var green = Palette[2].WithAlpha(0.45);
+        var grey = Colors.LightGray.WithAlpha(0.5);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++)
+            {
+                double top = rows - r, left = c;
+                var cell = plot.Add.Rectangle(left, left + 1, top - 1, top);
+                cell.FillStyle.Color = highlighted[r, c] ? green : grey;
+                cell.LineStyle.Color = Colors.White;
+                cell.LineStyle.Width = 3;
+                var label = plot.Add.Text(text[r, c], left + 0.5, top - 0.5);
+                label.LabelFontSize = 18;
+                label.LabelFontName = "DejaVu Sans";
+                label.LabelAlignment = Alignment.MiddleCenter;
+                label.LabelFontColor = Colors.Black;
+            }
+        plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, columns).Select(c => c + 0.5)], [.. columnLabels]);
+        plot.Axes.Left.SetTicks([.. Enumerable.Range(0, rows).Select(r => rows - r - 0.5)], [.. rowLabels]);
+        plot.Axes.SetLimits(0, columns, 0, rows);
+        plot.HideGrid();
+        Finish(plot, path, title, xLabel, "", legend: false);
+    }
+
     /// <summary>Labels a log₁₀-valued axis in the original units (1, 10, 100 … or 1e-3 …) with minor log ticks.</summary>
     public static void UseLogTicks(IAxis axis) =>
         axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
@@ -65,15 +106,15 @@ public static class Charts
     public static void Finish(Plot plot, string path, string title, string xLabel, string yLabel, bool legend)
     {
         plot.Font.Set("DejaVu Sans"); // shipped by Debian's fonts-dejavu-core, which .ci/run installs; ScottPlot falls back when absent
-        plot.Title(title, size: 18);
-        plot.XLabel(xLabel, size: 15);
-        plot.YLabel(yLabel, size: 15);
-        plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
-        plot.Axes.Left.TickLabelStyle.FontSize = 13;
+        plot.Title(title, size: 20);
+        plot.XLabel(xLabel, size: 16);
+        plot.YLabel(yLabel, size: 16);
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 14;
+        plot.Axes.Left.TickLabelStyle.FontSize = 14;
         if (legend)
         {
             plot.Legend.IsVisible = true;
-            plot.Legend.FontSize = 13;
+            plot.Legend.FontSize = 14;
         }
         plot.SavePng(path, Width, Height);
     }

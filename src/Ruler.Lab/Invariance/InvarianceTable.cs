@@ -1,28 +1,58 @@
-namespace Ruler.Cli.Explain;
+namespace Ruler.Lab.Invariance;
 
 /// <summary>max |Δy| when the input is transformed, and whether that is below the invariance threshold.</summary>
-internal sealed record InvarianceCell(bool Invariant, double MaxAbsChange);
+/// <param name="Invariant">True when <paramref name="MaxAbsChange"/> is below <see cref="InvarianceTable.Threshold"/>.</param>
+/// <param name="MaxAbsChange">The largest change of any output element.</param>
+public sealed record InvarianceCell(bool Invariant, double MaxAbsChange);
 
 /// <summary>
 /// Which transforms x → a·x + b each normalizer cannot see, measured live: the same normalizer runs on x and on
 /// the transformed x, and the largest output change is reported. The transform's (a, b) is drawn per unit:
 /// one pair for the whole tensor (global), per channel, per sample, or per (sample, group of channels).
 /// By algebra a normalizer is invariant exactly when each of its groups sees one (a, b).
+/// Shared by <c>ruler explain</c> and the lab's E1.
 /// </summary>
-internal static class InvarianceTable
+public static class InvarianceTable
 {
-    public const int N = 8, C = 16, H = 6, W = 6, Groups = 4;
+    /// <summary>Batch size of the test tensor.</summary>
+    public const int N = 8;
+
+    /// <summary>Channels of the test tensor.</summary>
+    public const int C = 16;
+
+    /// <summary>Height of the test tensor.</summary>
+    public const int H = 6;
+
+    /// <summary>Width of the test tensor.</summary>
+    public const int W = 6;
+
+    /// <summary>GroupNorm's group count, and the channel groups of the per-group transform.</summary>
+    public const int Groups = 4;
 
     /// <summary>Below this max |Δy| a cell counts as invariant (eps keeps it from being exactly 0).</summary>
     public const double Threshold = 1e-4;
 
+    /// <summary>Above this max |Δy| a cell that should change counts as changed (LAB.md E1).</summary>
+    public const double ChangeThreshold = 1e-2;
+
+    /// <summary>The range a is drawn from, uniformly: a ∈ [<see cref="ScaleMin"/>, <see cref="ScaleMax"/>].</summary>
+    public const double ScaleMin = 0.5, ScaleMax = 4;
+
+    /// <summary>The range b is drawn from, uniformly, when the transform shifts.</summary>
+    public const double ShiftMin = -2, ShiftMax = 2;
+
+    /// <summary>The normalizers in table order.</summary>
     public static readonly string[] Normalizers = ["BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RmsNorm"];
 
+    /// <summary>The transforms in table order: one (a, b) for the whole tensor, per channel, per sample, per (sample, group).</summary>
     public static readonly string[] Transforms = ["global", "per_channel", "per_sample", "per_group"];
 
+    /// <summary>The test tensor's shape (N, C, H, W).</summary>
     public static int[] Shape => [N, C, H, W];
 
     /// <summary>Computes normalizer → transform → cell. With <paramref name="scaleOnly"/>, b = 0 (pure positive scaling).</summary>
+    /// <param name="scaleOnly">Draw only a (b = 0).</param>
+    /// <param name="seed">Seeds x and the (a, b) draws.</param>
     public static Dictionary<string, Dictionary<string, InvarianceCell>> Compute(bool scaleOnly = false, int seed = 1)
     {
         var random = new Random(seed);
@@ -43,7 +73,30 @@ internal static class InvarianceTable
         return table;
     }
 
+    /// <summary>
+    /// What the algebra says: invariant exactly when every statistics group of the normalizer sees one (a, b).
+    /// RMSNorm does not center, so a shift b always reaches it; with <paramref name="scaleOnly"/> it is invariant
+    /// where LayerNorm is (each sample one a).
+    /// </summary>
+    /// <param name="normalizer">One of <see cref="Normalizers"/>.</param>
+    /// <param name="transform">One of <see cref="Transforms"/>.</param>
+    /// <param name="scaleOnly">Whether b = 0.</param>
+    public static bool ExpectedInvariant(string normalizer, string transform, bool scaleOnly) => normalizer switch
+    {
+        // One group per channel spans every sample: a per-sample or per-(sample, group) pair splits it.
+        "BatchNorm" => transform is "global" or "per_channel",
+        // One group per sample spans every channel.
+        "LayerNorm" => transform is "global" or "per_sample",
+        // One group per (sample, 4 channels): the per-group transform uses the same channel groups.
+        "GroupNorm" => transform is "global" or "per_sample" or "per_group",
+        // One group per (sample, channel): every transform here is constant on it.
+        "InstanceNorm" => true,
+        "RmsNorm" => scaleOnly && transform is "global" or "per_sample",
+        _ => throw new ArgumentOutOfRangeException(nameof(normalizer), normalizer, "unknown normalizer"),
+    };
+
     /// <summary>The normalizer as E1 defines it (BatchNorm in training mode, LayerNorm/RMSNorm over (C, H, W), GroupNorm with 4 groups).</summary>
+    /// <param name="normalizer">One of <see cref="Normalizers"/>.</param>
     public static Normalizer<double> Create(string normalizer) => normalizer switch
     {
         "BatchNorm" => new BatchNorm<double>(C),
@@ -75,8 +128,8 @@ internal static class InvarianceTable
         var b = new double[units];
         for (int u = 0; u < units; u++)
         {
-            a[u] = 0.5 + 3.5 * random.NextDouble();
-            b[u] = scaleOnly ? 0 : 4 * random.NextDouble() - 2;
+            a[u] = ScaleMin + (ScaleMax - ScaleMin) * random.NextDouble();
+            b[u] = scaleOnly ? 0 : ShiftMin + (ShiftMax - ShiftMin) * random.NextDouble();
         }
         var moved = new double[x.Length];
         int plane = H * W;

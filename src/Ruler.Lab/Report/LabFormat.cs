@@ -1,0 +1,51 @@
+using System.Globalization;
+using Ruler.Lab.Runner;
+
+namespace Ruler.Lab.Report;
+
+/// <summary>An experiment's verdict in the summary tables.</summary>
+/// <param name="Word">"pass", "fail", "report", "error" or "not run".</param>
+/// <param name="Detail">e.g. "24 of 24 criteria hold", or the error.</param>
+public sealed record ExperimentVerdict(string Word, string Detail);
+
+/// <summary>How numbers and verdicts read in the report and on the terminal (one place, so both say the same).</summary>
+public static class LabFormat
+{
+    /// <summary>A value with its unit: 5 significant digits, scientific below 1e-3 and from 1e6, integers as integers.</summary>
+    /// <param name="value">The value.</param>
+    /// <param name="unit">Its unit ("" for none).</param>
+    public static string Value(double value, string unit)
+    {
+        string number = Number(value);
+        if (string.IsNullOrEmpty(unit)) return number;
+        return unit == "%" ? number + " %" : $"{number} {unit}";
+    }
+
+    /// <summary>The number alone.</summary>
+    /// <param name="value">The value.</param>
+    public static string Number(double value)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (double.IsNaN(value)) return "NaN";
+        if (double.IsInfinity(value)) return value > 0 ? "∞" : "−∞";
+        if (value == 0) return "0";
+        double magnitude = Math.Abs(value);
+        if (value == Math.Round(value) && magnitude < 1e6) return value.ToString("0", c);
+        if (magnitude < 1e-3 || magnitude >= 1e6) return value.ToString("0.0##e+0", c);
+        return value.ToString("G5", c);
+    }
+
+    /// <summary>The experiment's verdict: error when it threw, fail when a pass criterion failed, pass when one held, else report.</summary>
+    /// <param name="record">Its record, or null when it has not run.</param>
+    /// <param name="results">Its results.</param>
+    public static ExperimentVerdict Verdict(ExperimentRecord? record, IReadOnlyList<LabResult> results)
+    {
+        if (record is null) return new("not run", "not run");
+        if (record.Status == ExperimentStatus.Failed) return new("error", record.Error ?? "failed");
+        int criteria = results.Count(r => r.Verdict != Lab.Verdict.Report);
+        int failed = results.Count(r => r.Verdict == Lab.Verdict.Fail);
+        if (failed > 0) return new("fail", $"{failed} of {criteria} criteria failed");
+        if (criteria > 0) return new("pass", $"{criteria} of {criteria} criteria hold");
+        return new("report", "measured, not asserted");
+    }
+}
