@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ruler.Cli.Bench;
 using Ruler.Cli.Explain;
+using Ruler.Cli.Inspect;
 
 namespace Ruler.Cli;
 
@@ -12,6 +13,7 @@ internal static class RulerCommand
         var root = new RootCommand("Ruler: normalization as one idea, which numbers share a ruler.");
         root.Subcommands.Add(Explain());
         root.Subcommands.Add(Bench());
+        root.Subcommands.Add(InspectCommand.Build());
         return root;
     }
 
