@@ -181,22 +181,19 @@ internal static class InspectHtml
         if (strongest.r is null) return null;
         var i = strongest.r.Input!;
         var plot = new Plot();
-        var outlierSet = i.Outliers.Select(o => o.Index).ToHashSet();
         var bars = new List<Bar>();
-        // Feature RMS is not kept per feature except for outliers: draw the median line and the outliers as bars.
-        var median = plot.Add.HorizontalLine(i.MedianFeatureRms);
-        median.LegendText = $"median feature RMS ({InspectText.G(i.MedianFeatureRms)})";
-        median.LineWidth = 2;
-        var threshold = plot.Add.HorizontalLine(i.MedianFeatureRms * NormStatistics.OutlierFactor);
-        threshold.LegendText = $"{NormStatistics.OutlierFactor:0}× median";
-        threshold.LinePattern = LinePattern.Dashed;
-        foreach (var o in i.Outliers)
-            bars.Add(new Bar { Position = o.Index, Value = o.Rms, FillColor = Colors.Crimson, Size = Math.Max(1, i.FeatureCount / 150.0) });
+        var outliers = i.Outliers.Select(o => o.Index).ToHashSet();
+        for (int f = 0; f < i.FeatureRms.Length; f++)
+            bars.Add(new Bar { Position = f, Value = i.FeatureRms[f], FillColor = outliers.Contains(f) ? Colors.Crimson : Colors.SteelBlue, Size = 0.8, LineWidth = 0 });
         plot.Add.Bars(bars);
+        var threshold = plot.Add.HorizontalLine(i.MedianFeatureRms * NormStatistics.OutlierFactor);
+        threshold.LegendText = $"{NormStatistics.OutlierFactor:0}× median feature RMS ({InspectText.G(i.MedianFeatureRms)})";
+        threshold.LinePattern = LinePattern.Dashed;
+        threshold.LineColor = Colors.DimGray;
         foreach (var o in i.Outliers.Take(8))
         {
             var label = plot.Add.Text(o.Index.ToString(), o.Index, o.Rms);
-            label.LabelFontSize = 12;
+            label.LabelFontSize = 13;
             label.LabelAlignment = Alignment.LowerCenter;
         }
         plot.Title($"Outlier features at normalization #{strongest.Number} ({Short(strongest.r.Found.Name)})");
@@ -205,7 +202,6 @@ internal static class InspectHtml
         plot.Axes.SetLimitsX(-0.5, i.FeatureCount - 0.5);
         plot.Axes.SetLimitsY(0, i.Outliers[0].Rms * 1.15);
         plot.ShowLegend(Alignment.UpperRight);
-        _ = outlierSet;
         return Save(plot, dir, file);
     }
 
@@ -215,6 +211,7 @@ internal static class InspectHtml
 
     private static string Save(Plot plot, string dir, string file)
     {
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.SavePng(Path.Combine(dir, file), 1000, 420);
         return file;
     }

@@ -34,7 +34,7 @@ internal sealed record OutlierFeature(int Index, double Rms, double RatioToMedia
 internal sealed record InputStatistics(
     int[] Shape, int Groups, long GroupSize,
     Spread GroupMean, Spread GroupRms, double MaxAbs,
-    int FeatureAxis, int FeatureCount, double MedianFeatureRms, IReadOnlyList<OutlierFeature> Outliers,
+    int FeatureAxis, int FeatureCount, double MedianFeatureRms, IReadOnlyList<OutlierFeature> Outliers, double[] FeatureRms,
     int LowVarianceGroups, double SmallestVariance,
     double Fp16MaxSumOfSquares, int Fp16OverflowGroups,
     double OutputRms);
@@ -130,7 +130,7 @@ internal static class NormStatistics
 
         return new InputStatistics(shape, g, op.X.Length / Math.Max(1, g),
             Spread.Of(mean), Spread.Of(rms), maxAbs,
-            featureAxis, features, medianFeature, outliers,
+            featureAxis, features, medianFeature, outliers, featureRms,
             spread.Count(v => v < LowVarianceFactor * n.Eps), spread.Length == 0 ? double.NaN : spread.Min(),
             sumSq.Length == 0 ? 0 : sumSq.Max(), sumSq.Count(s => s > Fp16Max),
             op.Y.Length == 0 ? double.NaN : Math.Sqrt(outSq / op.Y.Length));
