@@ -15,7 +15,7 @@ internal static class InspectCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var random = new Option<bool>("--random") { Description = "Draw the inputs not given by --input from their declared shapes and types." };
-        var seed = new Option<int>("--seed") { Description = "Seed of --random (default 0).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of --random.", DefaultValueFactory = _ => 0 };
         var dim = new Option<string[]>("--dim") { Description = "NAME=VALUE: the size of a symbolic dimension for --random." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var html = new Option<string?>("--html") { Description = "Also write the report with plots to this HTML file (PNG images next to it)." };
@@ -54,6 +54,12 @@ internal static class InspectCommand
         catch (InspectException e)
         {
             error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A model that parses but is inconsistent in a way no check above names (or a bug here): still one line.
+            error.WriteLine($"{model}: inspect failed ({e.GetType().Name}: {e.Message.Split('\n')[0].Trim()}); if ONNX Runtime runs this model, please report it as a bug of ruler inspect");
             return 2;
         }
     }
