@@ -151,7 +151,7 @@ internal static class InspectHtml
         plot.XLabel("residual addition (graph order)");
         plot.YLabel("RMS");
         plot.Axes.SetLimitsY(0, Math.Max(stream.Max(p => p.Rms), normalized.Length > 0 ? normalized.Max(t => t.Out!.Value) : 0) * 1.1);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Bottom);
         return Save(plot, dir, file);
     }
 
@@ -169,7 +169,7 @@ internal static class InspectHtml
         plot.Title("Normalization inputs");
         plot.XLabel("normalization # (graph order)");
         plot.YLabel("log10");
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Bottom);
         return Save(plot, dir, file);
     }
 
@@ -201,7 +201,7 @@ internal static class InspectHtml
         plot.YLabel("feature RMS");
         plot.Axes.SetLimitsX(-0.5, i.FeatureCount - 0.5);
         plot.Axes.SetLimitsY(0, i.Outliers[0].Rms * 1.15);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Bottom);
         return Save(plot, dir, file);
     }
 
@@ -212,7 +212,7 @@ internal static class InspectHtml
     private static string Save(Plot plot, string dir, string file)
     {
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        plot.SavePng(Path.Combine(dir, file), 1000, 420);
+        plot.SavePng(Path.Combine(dir, file), 1000, 460);
         return file;
     }
 
