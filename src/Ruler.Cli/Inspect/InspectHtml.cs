@@ -85,7 +85,8 @@ internal static class InspectHtml
                     .Append("</td><td class=\"num\">").Append(InspectText.G(r.Found.Eps)).Append("</td><td class=\"").Append(placement).Append("\">")
                     .Append(placement).Append("</td><td class=\"num\">").Append(Param(r.Gamma)).Append("</td><td class=\"num\">").Append(Param(r.Beta)).Append("</td></tr>\n");
             }
-            s.Append("</table>\n");
+            s.Append("</table>\n<p class=\"note\">≈0: how many parameters have |value| ≤ ").Append(ParameterSummary.NearZeroBound)
+                .Append(". Pre: reads the residual stream and opens a branch added back to it; post: reads the residual sum h = s + f(s).</p>\n");
         }
 
         if (m.Normalizations.Any(r => r.Input is not null))

@@ -91,6 +91,7 @@ internal static class InspectJson
             w.WriteNumber("group_size", i.GroupSize);
             SpreadObject(w, "group_mean", i.GroupMean);
             SpreadObject(w, "group_rms", i.GroupRms);
+            w.WriteNumber("loudest_group", i.LoudestGroup);
             Num(w, "max_abs", i.MaxAbs);
             w.WriteNumber("feature_axis", i.FeatureAxis);
             w.WriteNumber("features", i.FeatureCount);

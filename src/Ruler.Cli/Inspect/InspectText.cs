@@ -27,6 +27,8 @@ internal static class InspectText
             rows.Add([(k++).ToString(), r.Found.Name, r.Found.Kind.ToString(), r.Found.Source, RulerText(r), G(r.Found.Eps),
                 r.Found.Placement.ToString().ToLowerInvariant(), Param(r.Gamma), Param(r.Beta)]);
         Table(s, rows);
+        s.AppendLine($"(≈0: how many parameters have |value| ≤ {ParameterSummary.NearZeroBound:0.###}"
+            + (m.Normalizations.Any(r => r.Found.Kind == NormKind.GroupNorm) ? "; GroupNorm's ruler is on the (N, G, C/G, S) view.)" : ".)"));
 
         if (m.Normalizations.Any(r => r.Input is not null))
         {

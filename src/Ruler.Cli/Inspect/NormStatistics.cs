@@ -33,7 +33,7 @@ internal sealed record OutlierFeature(int Index, double Rms, double RatioToMedia
 /// <summary>What one normalization's input looked like on the run, and how Ruler's recomputation compares.</summary>
 internal sealed record InputStatistics(
     int[] Shape, int Groups, long GroupSize,
-    Spread GroupMean, Spread GroupRms, double MaxAbs,
+    Spread GroupMean, Spread GroupRms, int LoudestGroup, double MaxAbs,
     int FeatureAxis, int FeatureCount, double MedianFeatureRms, IReadOnlyList<OutlierFeature> Outliers, double[] FeatureRms,
     int LowVarianceGroups, double SmallestVariance,
     double Fp16MaxSumOfSquares, int Fp16OverflowGroups,
@@ -129,7 +129,7 @@ internal static class NormStatistics
         foreach (double y in op.Y) outSq += y * y;
 
         return new InputStatistics(shape, g, op.X.Length / Math.Max(1, g),
-            Spread.Of(mean), Spread.Of(rms), maxAbs,
+            Spread.Of(mean), Spread.Of(rms), g == 0 ? -1 : Array.IndexOf(rms, rms.Max()), maxAbs,
             featureAxis, features, medianFeature, outliers, featureRms,
             spread.Count(v => v < LowVarianceFactor * n.Eps), spread.Length == 0 ? double.NaN : spread.Min(),
             sumSq.Length == 0 ? 0 : sumSq.Max(), sumSq.Count(s => s > Fp16Max),

@@ -62,6 +62,7 @@ public class InspectDynamicTests
         Assert.Equal(rowRms[0], s.GroupRms.Min, 1e-9);
         Assert.Equal(0.5 * (rowRms[1] + rowRms[2]), s.GroupRms.Median, 1e-9);
         Assert.Equal(xd.Max(Math.Abs), s.MaxAbs);
+        Assert.Equal(2, s.LoudestGroup); // 400 plus 255 values of N(0, 20²)
         Assert.Equal(5, Assert.Single(s.Outliers).Index);
         Assert.Equal(1, s.LowVarianceGroups);
         Assert.Equal(rowSq.Max(), s.Fp16MaxSumOfSquares, 1e-6);
