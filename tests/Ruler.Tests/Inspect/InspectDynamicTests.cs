@@ -118,6 +118,21 @@ public class InspectDynamicTests
         Approx.Elementwise(oracle.Y, captured[gn].Values, 1e-5, 1e-5, "GroupNormalization vs oracle");
     }
 
+    /// <summary>GroupNormalization-18 has one scale and bias per group (opset 21: per channel); the recomputation expands them per channel.</summary>
+    [Fact]
+    public void GroupNormOpset18ScalesPerGroup()
+    {
+        var b = new GraphBuilder(18);
+        string x = b.Input("x", 2, 6, 4);
+        string y = b.Node("GroupNormalization", [x, b.Constant("s", [0.5f, 2f, -1f], 3), b.Constant("t", [0.1f, 0.2f, 0.3f], 3)], n => Int(n, "num_groups", 3));
+        b.Output(y, 2, 6, 4);
+        string model = b.Save("gn18.onnx");
+        var inspection = ModelInspection.Run(model, new ModelRun.InputOptions(new Dictionary<string, string>(), true, 1, new Dictionary<string, long>()));
+        var r = Assert.Single(inspection.Normalizations);
+        Assert.InRange(r.Check!.RulerVsOnnxRuntime, 0, 1e-5);
+        Assert.InRange(r.Check.RulerVsFloat64, 0, 1e-5);
+    }
+
     [Fact]
     public void JsonCarriesTheSchema()
     {
