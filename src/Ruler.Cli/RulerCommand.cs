@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Ruler.Cli.Bench;
 using Ruler.Cli.Explain;
+using Ruler.Cli.Inspect;
 using Ruler.Cli.Lab;
 
 namespace Ruler.Cli;
@@ -14,6 +15,7 @@ internal static class RulerCommand
         root.Subcommands.Add(Explain());
         root.Subcommands.Add(Bench());
         root.Subcommands.Add(LabCommand.Create());
+        root.Subcommands.Add(InspectCommand.Build());
         return root;
     }
 
