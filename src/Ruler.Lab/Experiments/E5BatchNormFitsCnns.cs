@@ -237,7 +237,21 @@ internal sealed class E5BatchNormFitsCnns : IExperiment
         double[] span = [runs[0].ExamplesSeen[0], runs[0].ExamplesSeen[^1]];
         series.Add(new Series($"{PassAccuracy} % (Pass for BN, GN)", span, [PassAccuracy, PassAccuracy]));
         Charts.Line(context.PathOf(file), "E5: MNIST test accuracy during one epoch", "training images seen", "test accuracy (%)", series, markers: true);
-        var figures = new[] { new Figure(file, $"Test accuracy (eval mode, 2,000 digits) after each tenth of the epoch, mean over {seeds} seed{(seeds == 1 ? "" : "s")}, per normalizer; the flat line is the Pass bound for BN and GN.") };
+        // The whole epoch spans ~80–98 %, which flattens the end where the normalizers part: a second plot shows the second half.
+        string zoom = "e5-test-accuracy-second-half.png";
+        double half = span[1] / 2;
+        var late = series.Select(x =>
+        {
+            var keep = Enumerable.Range(0, x.X.Length).Where(i => x.X[i] >= half || x.X.Length == 2).ToArray();
+            return new Series(x.Label, [.. keep.Select(i => Math.Max(x.X[i], half))], [.. keep.Select(i => x.Y[i])]);
+        }).ToList();
+        Charts.Line(context.PathOf(zoom), "E5: the second half of the epoch", "training images seen", "test accuracy (%)", late, markers: true);
+        string mean = $"mean over {seeds} seed{(seeds == 1 ? "" : "s")}";
+        var figures = new[]
+        {
+            new Figure(file, $"Test accuracy (eval mode, 2,000 digits) {evaluations} times per epoch, {mean}, per normalizer; the flat line is the Pass bound for BN and GN."),
+            new Figure(zoom, $"The same curves over the second half of the epoch, where the normalizers part ({mean})."),
+        };
 
         return new ExperimentReport(Id, Title, Claim, results, figures, Notes(runs, ranked, seeds, testCount, evaluations));
     }
@@ -265,11 +279,23 @@ internal sealed class E5BatchNormFitsCnns : IExperiment
             notes.Add($"Ranking by mean accuracy: {order}. Wu & He 2018 (ImageNet, ResNet-50, batch 32) order them BN > GN > LN > IN, and Ba et al. 2016 (§6.7) found BN beats LN in ConvNets.");
             bool bnFirst = ranked[0] == bn;
             bool bnBeatsLn = ln is null || bn.MeanFinal > ln.MeanFinal;
-            notes.Add((bnFirst ? "BN ranks first here, as in both papers" : bnBeatsLn ? "BN beats LN here, as Ba et al. report, but does not rank first" : "BN does not beat LN here, unlike both papers")
+            notes.Add((bnFirst ? "BN ranks first here, as Wu & He's ranking and Ba et al.'s comparison predict" : bnBeatsLn ? "BN beats LN here, as Ba et al. report, but does not rank first" : "BN does not beat LN here, unlike both papers")
                 + string.Format(inv, ". On MNIST the gaps are small: the task is easy, one epoch on 8,000 digits ends near the ceiling for every normalizer, and one test digit is {0:F2} % (the binomial standard error at 97 % on {1:N0} digits is ±{2:F2} %), so differences of a few tenths are within seed-to-seed noise; the papers' gaps come from ImageNet and 90-epoch training, where the batch statistics' regularization and the per-channel ruler matter more.", 100.0 / testCount, testCount, se));
+            var inorm = runs.FirstOrDefault(r => r.Label == "IN");
+            if (inorm is not null && inorm.MeanFinal >= bn.MeanFinal - 0.1)
+                notes.Add("IN does as well as BN here, unlike on ImageNet (28.4 % vs 23.6 % error): our reading is that a digit's class is its shape, "
+                    + "which standardizing each channel of each image keeps, whereas in natural images a channel's mean and contrast over the whole image carry information that IN throws away.");
             var none = runs.FirstOrDefault(r => r.Label == "none");
-            if (none is not null)
-                notes.Add(string.Format(inv, "Without a norm the same CNN reaches {0:F2} %: four conv layers are shallow enough to train unnormalized; the norms' benefit shows mostly early in the epoch (the curves).", none.MeanFinal));
+            var normed = runs.Where(r => r.Label != "none").ToArray();
+            if (none is not null && normed.Length > 0)
+            {
+                double early = normed.Average(r => r.MeanCurve[0]), late = normed.Average(r => r.MeanFinal);
+                notes.Add(string.Format(inv, "Without a norm the same CNN reaches {0:F2} % after {1:N0} images and {2:F2} % at the end, against {3:F2} % and {4:F2} % on average with a norm: ",
+                    none.MeanCurve[0], none.ExamplesSeen[0], none.MeanFinal, early, late)
+                    + (none.MeanFinal < late - 1 ? "the norms' advantage lasts the whole epoch."
+                        : none.MeanCurve[0] < early - 1 ? "the norms' advantage is early in the epoch; four conv layers are shallow enough to catch up unnormalized."
+                        : "four conv layers are shallow enough to train about as well unnormalized at this scale."));
+            }
         }
         else
             notes.Add("The quick size trains only BN and GN (the Pass criterion) on the full epoch; the ranking of all five normalizers is measured at the full size.");
