@@ -7,6 +7,7 @@ public class ModelGradientTests
     [InlineData(NormKind.LayerNorm, NormPlacement.Pre)]
     [InlineData(NormKind.LayerNorm, NormPlacement.Post)]
     [InlineData(NormKind.RmsNorm, NormPlacement.Pre)]
+    [InlineData(NormKind.RmsNorm, NormPlacement.Post)]
     [InlineData(NormKind.BatchNorm, NormPlacement.Pre)]
     public void TwoLayerTransformer(NormKind norm, NormPlacement placement)
     {
@@ -21,6 +22,11 @@ public class ModelGradientTests
         for (int i = 0; i < tokens.Length; i++) (tokens[i], targets[i]) = (rng.NextInt(7), rng.NextInt(7));
         double Loss() => model.Loss(tokens, targets, batch, time);
         Loss();
+        // Pre-LN/RMS: every block's add after the first runs fused with the next norm (the final norm last), so
+        // this check covers the library's fused AddForward/AddBackward end to end.
+        bool fused = placement == NormPlacement.Pre && norm is NormKind.LayerNorm or NormKind.RmsNorm;
+        Assert.All(model.Blocks.Skip(1), b => Assert.Equal(fused, b.Norm.LastForwardFused));
+        Assert.Equal(fused, model.FinalNorm.LastForwardFused);
         model.Backward();
         foreach (var (name, p) in model.NamedParameters) GradCheck.Check(name, p.Value, p.Grad, Loss);
     }

@@ -3,7 +3,8 @@ namespace Ruler.Nn;
 /// <summary>
 /// A small GPT for characters: token embedding + learned positional embedding, L layers of
 /// [attention block, MLP block] with the configured norm type and placement, a final norm (Pre placement) and a
-/// bias-free LM head. <see cref="Loss"/> runs forward and the cross-entropy; <see cref="Backward()"/> fills every
+/// bias-free LM head. In Pre placement each block's residual add is fused with the norm that follows it
+/// (<see cref="ResidualStack"/>). <see cref="Loss"/> runs forward and the cross-entropy; <see cref="Backward()"/> fills every
 /// parameter's gradient (accumulating, like PyTorch: call <see cref="ZeroGrad"/> between steps).
 /// </summary>
 /// <typeparam name="T">float to train, double to gradient-check.</typeparam>
@@ -97,8 +98,9 @@ public sealed class CharTransformer<T> where T : unmanaged, IFloatingPointIeee75
         (_batch, _time) = (batch, time);
         var x = PositionEmbedding.Forward(TokenEmbedding.Forward(tokens), batch, time);
         _recorder?.Add(Recorder.StreamRms, Recorder.Rms<T>(x));
-        foreach (var block in _blocks) x = block.Forward(x, batch, time);
-        var n = FinalNorm.Forward(x, [batch * time, Config.Dim]);
+        // Pre placement: each block's residual add runs in one pass with the next norm (LayerNorm/RMSNorm: the
+        // library's fused AddForward), the last one with the final norm.
+        var (_, n) = ResidualStack.Forward(_blocks, x, FinalNorm, batch, time);
         return Head.Forward(n, batch * time);
     }
 
