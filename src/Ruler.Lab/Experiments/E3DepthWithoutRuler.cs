@@ -51,7 +51,7 @@ internal sealed class E3DepthWithoutRuler : IExperiment
                 rms[v][s] = [.. cnn.Recorder[Recorder.ActivationRms]];
                 if (rms[v][s].Length != Layers)
                     throw new InvalidOperationException($"E3: the recorder holds {rms[v][s].Length} activation RMS values for {Layers} layers.");
-                context.Progress.Step(Id, ++done, total, $"{variants[v].Name} seed {s}: RMS(layer 10) = {rms[v][s][^1]:0.###e0}");
+                context.Progress.Step(Id, ++done, total, $"{variants[v].Name} seed {seed}: RMS(layer 10) = {rms[v][s][^1]:0.###e0}");
             }
             seconds[v] = sw.Elapsed.TotalSeconds;
         }

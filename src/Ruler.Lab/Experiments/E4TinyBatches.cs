@@ -114,7 +114,7 @@ internal sealed class E4TinyBatches : IExperiment
                         model.Training = true;
                         bnOwnStats[b] += Accuracy(model, test, batches[b]) / seeds;
                     }
-                    context.Progress.Step(Id, ++done, steps, $"{norms[v].Name} batch {batches[b]} seed {s}: test accuracy {accuracy[v, b] * seeds / (s + 1):0.0} %");
+                    context.Progress.Step(Id, ++done, steps, $"{norms[v].Name} batch {batches[b]} seed {seed}: test accuracy {accuracy[v, b] * seeds / (s + 1):0.0} %");
                 }
                 seconds[v, b] = sw.Elapsed.TotalSeconds;
             }
