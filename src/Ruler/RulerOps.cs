@@ -29,12 +29,7 @@ public static class RulerOps
         for (int g = 0; g < moments.Length; g++)
             if (moments[g].Count <= 0)
                 throw Check.Fail(nameof(moments), "every group to hold at least one value", $"group {g} with count {moments[g].Count}");
-        for (int g = 0; g < moments.Length; g++)
-        {
-            var m = moments[g];
-            mean[g] = ruler.Center ? m.Mean : 0;
-            rstd[g] = 1 / Math.Sqrt((ruler.Center ? m.Variance : m.MeanSquare) + ruler.Eps);
-        }
+        for (int g = 0; g < moments.Length; g++) (mean[g], rstd[g]) = GroupStatistics.Of(moments[g], ruler.Center, ruler.Eps);
     }
 
     /// <summary>Normalizes <paramref name="x"/> with statistics computed from it: y = (x − mean)·rstd·γ + β. Saves mean and rstd for the backward.</summary>
