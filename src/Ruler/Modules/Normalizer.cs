@@ -14,11 +14,14 @@ namespace Ruler;
 /// an <see cref="InvalidOperationException"/> before it touches anything; it never corrupts memory or returns a
 /// wrong answer. Separate instances may run on separate threads, and <see cref="RulerOps"/>, <see cref="RulerSpec"/>
 /// and <see cref="DynamicTanhOps"/> are safe to share.</para>
-/// <para><b>Backward checks its input.</b> Forward records a 64-bit fingerprint of x (shape and every bit of its
-/// values) and whether y overlapped x (an in-place forward overwrites the input). Backward refuses, with an
-/// <see cref="ArgumentException"/> naming x, an input whose shape or values differ from the last forward's, or any
-/// input after an in-place forward: the gradient it would return belongs to another input. The check costs one
-/// read of x in each of Forward and Backward.</para>
+/// <para><b>Backward checks its input.</b> Forward records x's shape and whether y overlapped x (an in-place forward
+/// overwrites the input). Backward refuses, with an <see cref="ArgumentException"/> naming x, an input of another
+/// shape or any input after an in-place forward; and when the forward's statistics came from x (training mode, or no
+/// running statistics), it measures x again and refuses an x whose group statistics differ from the saved ones
+/// (changed since the forward, or another tensor). Saved statistics that match x make the result the exact gradient
+/// at x, so a gradient is never one of another input. Without saved statistics of x (eval mode with running
+/// statistics, DyT) the backward is the exact gradient at the x it is given. The check costs one read of x per
+/// Backward (see <see cref="VerifyBackwardInput"/>), nothing in Forward.</para>
 /// </remarks>
 /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
 public abstract class Normalizer<T> where T : unmanaged
@@ -42,8 +45,8 @@ public abstract class Normalizer<T> where T : unmanaged
         Enter(nameof(Forward));
         try
         {
-            // Fingerprint x before y may overwrite it; if the forward throws, no Backward may pair with this input.
-            _input.Record(x, shape, overwritten: x.Overlaps(y));
+            // If the forward throws, no Backward may pair with this input.
+            _input.Record(x.Length, shape, overwritten: x.Overlaps(y));
             try
             {
                 ForwardCore(x, shape, y);
@@ -71,7 +74,7 @@ public abstract class Normalizer<T> where T : unmanaged
         Enter(nameof(Backward));
         try
         {
-            _input.Verify(x, shape);
+            _input.Verify(x.Length, shape);
             BackwardCore(x, shape, dy, dx);
         }
         finally
@@ -79,6 +82,13 @@ public abstract class Normalizer<T> where T : unmanaged
             Exit();
         }
     }
+
+    /// <summary>
+    /// Whether Backward checks that x still has the statistics the forward saved (default true): one extra read of x
+    /// per Backward, and only when the forward's statistics came from its input. Set false only when every Backward
+    /// is sure to get the unchanged forward input; the shape and in-place checks stay on.
+    /// </summary>
+    public bool VerifyBackwardInput { get; set; } = true;
 
     /// <summary>The forward proper, run while this instance is held.</summary>
     private protected abstract void ForwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y);

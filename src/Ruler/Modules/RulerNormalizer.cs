@@ -15,6 +15,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     private T[] _dgamma = [];
     private T[] _dbeta = [];
     private bool _lastUsedInputStatistics = true;
+    private GroupMoments[] _check = [];
     private (int[] Shape, RulerLayout Layout)? _lastLayout;
 
     private protected RulerNormalizer(double eps)
@@ -55,6 +56,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
 
     /// <summary>Whether this call normalizes with statistics of the input (else with running statistics).</summary>
     private protected virtual bool UsesInputStatistics => true;
+
 
     /// <summary>The mean and rstd to use when <see cref="UsesInputStatistics"/> is false.</summary>
     private protected virtual void FixedStatistics(RulerLayout layout, Span<double> mean, Span<double> rstd) =>
@@ -102,12 +104,34 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
             _dgamma = new T[layout.AffineSize];
             _dbeta = new T[layout.AffineSize];
         }
+        if (_lastUsedInputStatistics && VerifyBackwardInput) CheckStatistics(layout, x, mean, rstd);
         T[] dgamma = _dgamma, dbeta = _dbeta;
         ReadOnlySpan<T> gamma = Weight is null ? default : Weight.Value;
         Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx,
             Weight is null ? default : dgamma.AsSpan(), Bias is null ? default : dbeta.AsSpan(), _lastUsedInputStatistics);
         if (Weight is not null) Accumulate(Weight.Grad, dgamma);
         if (Bias is not null) Accumulate(Bias.Grad, dbeta);
+    }
+
+    /// <summary>
+    /// Measures x again and refuses it unless every group's statistics are the saved ones, to a relative 1e-9 in
+    /// float32/16-bit storage and 1e-13 in float64 (the same x gives the same bits): the backward's formula is the
+    /// gradient at x only with x's own statistics.
+    /// </summary>
+    private void CheckStatistics(RulerLayout layout, ReadOnlySpan<T> x, double[] mean, double[] rstd)
+    {
+        var moments = _check.Length == layout.GroupCount ? _check : _check = new GroupMoments[layout.GroupCount];
+        Kernels.Moments(layout, x, moments);
+        double tolerance = typeof(T) == typeof(double) ? 1e-13 : 1e-9;
+        for (int g = 0; g < moments.Length; g++)
+        {
+            var (m, r) = GroupStatistics.Of(moments[g], layout.Ruler.Center, layout.Ruler.Eps);
+            bool same = (m.Equals(mean[g]) && r.Equals(rstd[g]))                                    // bits (NaN included)
+                || (Math.Abs(m - mean[g]) * rstd[g] <= tolerance && Math.Abs(r - rstd[g]) <= tolerance * rstd[g]);
+            if (!same)
+                throw Check.Fail("x", $"the input of the last Forward (group {g}: mean {Check.Fmt(mean[g])}, rstd {Check.Fmt(rstd[g])})",
+                    $"an input whose group {g} has mean {Check.Fmt(m)}, rstd {Check.Fmt(r)} (changed since the Forward, or another tensor)");
+        }
     }
 
     /// <summary>The layout of <see cref="RulerFor"/> for this input shape; the last one is reused for the same shape.</summary>
