@@ -7,7 +7,8 @@ namespace Ruler;
 /// axis set. Tensors are contiguous row-major spans with an explicit shape. γ (<c>gamma</c>) and β (<c>beta</c>)
 /// have <see cref="RulerLayout.AffineSize"/> elements, or are empty to omit them. Saved statistics (<c>mean</c>,
 /// <c>rstd</c>) are float64, one per group (<see cref="RulerLayout.GroupCount"/>); a ruler without centering saves
-/// mean 0. Every argument is validated before anything is written.
+/// mean 0. Every argument is validated before anything is written. Thread-safe: it keeps no state of its own, so
+/// any number of threads may call it at once (on buffers they do not share for writing).
 /// </summary>
 public static class RulerOps
 {
