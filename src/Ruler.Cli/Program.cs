@@ -1,3 +1,3 @@
 using Ruler.Cli;
 
-return RulerCommand.Build().Parse(args).Invoke();
+return RulerCommand.Run(args, Console.Out, Console.Error);

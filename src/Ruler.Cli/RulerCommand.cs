@@ -9,9 +9,12 @@ namespace Ruler.Cli;
 /// <summary>The `ruler` command line: one subcommand per job.</summary>
 internal static class RulerCommand
 {
-    public static RootCommand Build()
+    /// <summary>Runs the command line; usage errors exit with <see cref="Usage.ExitCode"/> and one line on stderr.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Usage.Run(Build(), args, output, error);
+
+    public static Command Build()
     {
-        var root = new RootCommand("Ruler: normalization as one idea, which numbers share a ruler.");
+        var root = Usage.Root("Ruler: normalization as one idea, which numbers share a ruler.");
         root.Subcommands.Add(Explain());
         root.Subcommands.Add(Bench());
         root.Subcommands.Add(LabCommand.Create());
@@ -36,12 +39,7 @@ internal static class RulerCommand
     {
         var json = new Option<bool>("--json") { Description = "Print the results as a JSON array (progress goes to stderr)." };
         var quick = new Option<bool>("--quick") { Description = "A subset that runs in under a minute." };
-        var threads = new Option<int[]>("--threads")
-        {
-            Description = "Thread counts to measure (default: 1 and 2).",
-            DefaultValueFactory = _ => [1, 2],
-            AllowMultipleArgumentsPerToken = true,
-        };
+        var threads = Usage.Threads("Thread counts to measure (default: 1 and 2).", [1, 2]);
         var command = new Command("bench", "Ruler's kernels vs a memory copy of the same bytes vs ONNX Runtime, in one process on the same buffers.");
         command.Options.Add(json);
         command.Options.Add(quick);
@@ -49,11 +47,6 @@ internal static class RulerCommand
         command.SetAction(result =>
         {
             int[] counts = result.GetValue(threads) ?? [1, 2];
-            if (counts.Length == 0 || counts.Any(t => t < 1))
-            {
-                Console.Error.WriteLine($"--threads: expected thread counts >= 1, got [{string.Join(", ", counts)}].");
-                return 2;
-            }
             var results = BenchRunner.Run(result.GetValue(quick), counts, Console.Error);
             Console.Out.Write(result.GetValue(json) ? BenchRunner.Json(results) + Environment.NewLine : BenchRunner.Table(results));
             return 0;

@@ -7,7 +7,8 @@ namespace Ruler;
 /// axis set. Tensors are contiguous row-major spans with an explicit shape. γ (<c>gamma</c>) and β (<c>beta</c>)
 /// have <see cref="RulerLayout.AffineSize"/> elements, or are empty to omit them. Saved statistics (<c>mean</c>,
 /// <c>rstd</c>) are float64, one per group (<see cref="RulerLayout.GroupCount"/>); a ruler without centering saves
-/// mean 0. Every argument is validated before anything is written.
+/// mean 0. Every argument is validated before anything is written. Thread-safe: it keeps no state of its own, so
+/// any number of threads may call it at once (on buffers they do not share for writing).
 /// </summary>
 public static class RulerOps
 {
@@ -29,12 +30,7 @@ public static class RulerOps
         for (int g = 0; g < moments.Length; g++)
             if (moments[g].Count <= 0)
                 throw Check.Fail(nameof(moments), "every group to hold at least one value", $"group {g} with count {moments[g].Count}");
-        for (int g = 0; g < moments.Length; g++)
-        {
-            var m = moments[g];
-            mean[g] = ruler.Center ? m.Mean : 0;
-            rstd[g] = 1 / Math.Sqrt((ruler.Center ? m.Variance : m.MeanSquare) + ruler.Eps);
-        }
+        for (int g = 0; g < moments.Length; g++) (mean[g], rstd[g]) = GroupStatistics.Of(moments[g], ruler.Center, ruler.Eps);
     }
 
     /// <summary>Normalizes <paramref name="x"/> with statistics computed from it: y = (x − mean)·rstd·γ + β. Saves mean and rstd for the backward.</summary>

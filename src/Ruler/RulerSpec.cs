@@ -13,6 +13,7 @@ namespace Ruler;
 /// row-major order of the kept axes, and affine parameters in row-major order of the affine axes.
 /// The five familiar normalizers are presets: see <see cref="BatchNorm"/>, <see cref="LayerNorm"/>,
 /// <see cref="GroupNorm"/>, <see cref="InstanceNorm"/> and <see cref="RmsNorm"/>.
+/// A ruler is immutable and safe to share between threads (its cache of the last resolved layout is swapped atomically).
 /// </remarks>
 public sealed class RulerSpec
 {

@@ -46,6 +46,42 @@ public class RunningStatisticsTests
         }
     }
 
+    /// <summary>
+    /// Batches whose variance is far below eps (1.3e-18 and 1.3e-22 against eps 1e-5): the running variance is the exact
+    /// unbiased variance (1e-12 relative, exact rational oracle), not 1/rstd² − eps (0.12% off, and 0 below that).
+    /// </summary>
+    [Fact]
+    public void RunningVarianceComesFromTheMomentsWhenTheVarianceIsFarBelowEps()
+    {
+        var rng = new Random(9);
+        int[] shape = [8, 2, 3];
+        var x = new double[48];
+        double[] spread = [1.1e-9, 1.1e-11];
+        Oracle.ForEachIndex(shape, (i, idx) => x[i] = 0.75 + spread[idx[1]] * (rng.NextDouble() - 0.5) * 4);
+        var expected = new double[2];
+        for (int c = 0; c < 2; c++)
+        {
+            var values = new List<double>();
+            Oracle.ForEachIndex(shape, (i, idx) => { if (idx[1] == c) values.Add(x[i]); });
+            expected[c] = ExactOracle.UnbiasedVariance(values);
+        }
+        Assert.InRange(expected[0], 1e-19, 1e-17);
+        Assert.InRange(expected[1], 1e-23, 1e-21);
+
+        var bn = new BatchNorm<double>(2, momentum: 1.0);
+        bn.Forward(x, shape, new double[48]);
+        Approx.Elementwise(expected, bn.Running!.Variance, 0, 1e-12, "BatchNorm running variance with var ≪ eps");
+
+        // InstanceNorm: per (sample, channel) groups, averaged over samples.
+        var inorm = new InstanceNorm<double>(2, momentum: 1.0, trackRunningStats: true);
+        inorm.Forward(x, shape, new double[48]);
+        var perSample = new double[2];
+        for (int c = 0; c < 2; c++)
+            for (int s = 0; s < 8; s++)
+                perSample[c] += ExactOracle.UnbiasedVariance(Enumerable.Range(0, 3).Select(j => x[(s * 2 + c) * 3 + j])) / 8;
+        Approx.Elementwise(perSample, inorm.Running!.Variance, 0, 1e-12, "InstanceNorm running variance with var ≪ eps");
+    }
+
     [Fact]
     public void EvalModeNormalizesWithRunningStatisticsAndLeavesThemAlone()
     {

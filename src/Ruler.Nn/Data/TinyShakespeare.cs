@@ -9,7 +9,10 @@ public static class TinyShakespeare
     public static CharCorpus LoadEmbedded() =>
         Parse(EmbeddedData.ReadAllBytes(EmbeddedData.ShakespeareFile), EmbeddedData.SourceName(EmbeddedData.ShakespeareFile));
 
-    /// <summary>Loads a UTF-8 text file; an unreadable, empty or non-UTF-8 file raises a <see cref="DataFileException"/>.</summary>
+    /// <summary>
+    /// Loads a UTF-8 text file (a leading byte order mark is skipped); an unreadable, empty or non-UTF-8 file raises a
+    /// <see cref="DataFileException"/>.
+    /// </summary>
     /// <param name="path">The text file.</param>
     public static CharCorpus Load(string path) => Parse(DataFile.ReadAllBytes(path), path);
 
@@ -25,6 +28,9 @@ public static class TinyShakespeare
         {
             throw new DataFileException(source, "UTF-8 text", $"invalid bytes ({e.Message})", e);
         }
+        // A byte order mark (EF BB BF) says how the file is encoded; it is not a character of the text.
+        if (text.StartsWith('\uFEFF')) text = text[1..];
+        if (text.Length == 0) throw new DataFileException(source, "a non-empty text", "only a byte order mark");
         return new CharCorpus(text);
     }
 }

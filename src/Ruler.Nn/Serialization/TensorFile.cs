@@ -130,6 +130,11 @@ public static class TensorFile
     {
         ArgumentNullException.ThrowIfNull(t);
         ArgumentException.ThrowIfNullOrEmpty(t.Name, nameof(NamedTensor.Name));
+        int lone = LoneSurrogate(t.Name);
+        if (lone >= 0)
+            throw new ArgumentException(
+                $"tensor name: expected valid Unicode text (names are stored as UTF-8), got a lone surrogate U+{(int)t.Name[lone]:X4} at index {lone}.",
+                nameof(NamedTensor.Name));
         ArgumentNullException.ThrowIfNull(t.Shape, nameof(NamedTensor.Shape));
         ArgumentNullException.ThrowIfNull(t.Data, nameof(NamedTensor.Data));
         long count = 1;
@@ -173,8 +178,14 @@ public static class TensorFile
         {
             throw new DataFileException(path, "a JSON header", $"invalid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // System.Text.Json raises this for a string it cannot transcode, e.g. a name escaping a lone surrogate ("\ud800").
+            throw new DataFileException(path, "a JSON header of valid Unicode strings", $"a string that is not ({e.Message})", e);
+        }
         long expectedBegin = 0;
-        foreach (var e in entries.OrderBy(e => e.Begin))
+        // By begin, then end: a zero-size tensor at the offset where a non-empty one starts comes first, whatever the listing order.
+        foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
         {
             if (e.Begin != expectedBegin)
                 throw new DataFileException(path, $"tensor \"{e.Name}\" to start at data byte {expectedBegin} (no gaps or overlaps)", $"{e.Begin}");
@@ -196,7 +207,7 @@ public static class TensorFile
         if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String || dtype.GetString() != DType)
             throw Bad($"dtype \"{DType}\"", dtype.ValueKind == JsonValueKind.Undefined ? "no dtype" : dtype.GetRawText());
         if (!value.TryGetProperty("shape", out var shapeJson) || shapeJson.ValueKind != JsonValueKind.Array
-            || shapeJson.EnumerateArray().Any(d => !d.TryGetInt32(out int v) || v < 0))
+            || shapeJson.EnumerateArray().Any(d => d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int v) || v < 0))
             throw Bad("a shape of integers >= 0", shapeJson.ValueKind == JsonValueKind.Undefined ? "no shape" : shapeJson.GetRawText());
         int[] shape = shapeJson.EnumerateArray().Select(d => d.GetInt32()).ToArray();
         long count = 1;
@@ -206,7 +217,8 @@ public static class TensorFile
             if (count > Array.MaxLength) throw Bad($"at most {Array.MaxLength} elements", $"shape {ShapeText(shape)}");
         }
         if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array
-            || offsets.GetArrayLength() != 2 || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
+            || offsets.GetArrayLength() != 2 || offsets[0].ValueKind != JsonValueKind.Number || offsets[1].ValueKind != JsonValueKind.Number
+            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
             throw Bad("data_offsets [begin, end]", offsets.ValueKind == JsonValueKind.Undefined ? "no data_offsets" : offsets.GetRawText());
         if (begin < 0 || end - begin != count * sizeof(float))
             throw Bad($"{count * sizeof(float)} data bytes for shape {ShapeText(shape)}", $"data_offsets [{begin}, {end}]");
@@ -218,6 +230,17 @@ public static class TensorFile
         var bytes = file.AsSpan(checked((int)start), destination.Length * sizeof(float));
         for (int i = 0; i < destination.Length; i++)
             destination[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes[(i * sizeof(float))..]);
+    }
+
+    /// <summary>The index of the first surrogate that is not part of a pair (such text cannot survive UTF-8), or −1.</summary>
+    private static int LoneSurrogate(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return i;
+        }
+        return -1;
     }
 
     private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";

@@ -24,7 +24,7 @@ internal static unsafe class ColumnKernels
     /// h = x + u, written to <paramref name="h"/> on the way.
     /// </summary>
     public static void Forward<T>(in ColumnPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
-        double* mean, double* rstd, GroupMoments* moments, bool measure) where T : unmanaged
+        double* mean, double* rstd, GroupMoments* moments, bool measure, double* meanLo = null) where T : unmanaged
     {
         int blocks = Blocks(plan), tasks = plan.Batch * blocks, width = plan.Width;
         T* src = u == null ? x : h;
@@ -53,7 +53,7 @@ internal static unsafe class ColumnKernels
                 for (int w = 0; w < width; w++)
                 {
                     int g = batch * plan.GroupsPerBatch + w / plan.PerGroup, i = batch * width + w, p = plan.AffineColumns ? w : 0;
-                    var (hi, lo) = Kernels.Split<T>(mean[g]);
+                    var (hi, lo) = Kernels.Centre<T>(mean, meanLo, g);
                     mh[i] = Num.FromDouble<T>(hi);
                     ml[i] = Num.FromDouble<T>(lo);
                     a[i] = Num.FromDouble<T>(gamma == null ? rstd[g] : rstd[g] * Num.ToDouble(gamma[p]));
@@ -72,7 +72,7 @@ internal static unsafe class ColumnKernels
     /// dx = (γ·dy − Σg/n − xc·rstd²·Σ(g·xc)/n)·rstd (see <see cref="RowKernels"/>).
     /// </summary>
     public static void Backward<T>(in ColumnPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
-        T* dgamma, T* dbeta, int affineSize, bool fromInput) where T : unmanaged
+        T* dgamma, T* dbeta, int affineSize, bool fromInput, double* meanLo = null) where T : unmanaged
     {
         int blocks = Blocks(plan), tasks = plan.Batch * blocks, width = plan.Width, vector = plan.Batch * width;
         bool sums = fromInput || dgamma != null || dbeta != null;
@@ -85,7 +85,7 @@ internal static unsafe class ColumnKernels
             for (int i = 0; i < vector; i++)
             {
                 int g = i / width * plan.GroupsPerBatch + i % width / plan.PerGroup;
-                var (hi, lo) = Kernels.Split<T>(mean[g]);
+                var (hi, lo) = Kernels.Centre<T>(mean, meanLo, g);
                 mh[i] = Num.FromDouble<T>(hi);
                 ml[i] = Num.FromDouble<T>(lo);
             }
@@ -172,7 +172,7 @@ internal static unsafe class ColumnKernels
                         m = GroupMoments.Combine(m, partials[(long)(batch * blocks + j) * plan.Width + gi * plan.PerGroup + q]);
                 int g = batch * plan.GroupsPerBatch + gi;
                 if (moments != null) moments[g] = m;
-                else (mean[g], rstd[g]) = Kernels.Statistics(m, center, eps);
+                else (mean[g], rstd[g]) = GroupStatistics.Of(m, center, eps);
             }
         }
     }

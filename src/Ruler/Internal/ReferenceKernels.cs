@@ -38,14 +38,18 @@ internal static class ReferenceKernels
             moments[g] = new GroupMoments(layout.GroupSize, mean[g], Math.Max(sq[g] - lin[g] * lin[g] / n, 0));
     }
 
+    /// <summary>x − centre of group g: (x − mean) − lo, lo the part of the centre below the saved mean's last bit (empty: 0).</summary>
+    private static double Centred(double x, ReadOnlySpan<double> mean, ReadOnlySpan<double> meanLo, int g) =>
+        meanLo.IsEmpty ? x - mean[g] : x - mean[g] - meanLo[g];
+
     public static void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
-        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y, ReadOnlySpan<double> meanLo = default) where T : unmanaged
     {
         var (group, affine) = layout.IndexMaps();
         for (int i = 0; i < x.Length; i++)
         {
             int g = group[i], a = affine[i];
-            double v = (Num.ToDouble(x[i]) - mean[g]) * rstd[g];
+            double v = Centred(Num.ToDouble(x[i]), mean, meanLo, g) * rstd[g];
             if (!gamma.IsEmpty) v *= Num.ToDouble(gamma[a]);
             if (!beta.IsEmpty) v += Num.ToDouble(beta[a]);
             y[i] = Num.FromDouble<T>(v);
@@ -53,8 +57,8 @@ internal static class ReferenceKernels
     }
 
     public static void Backward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
-        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput)
-        where T : unmanaged
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput,
+        ReadOnlySpan<double> meanLo = default) where T : unmanaged
     {
         var (group, affine) = layout.IndexMaps();
         int groups = layout.GroupCount;
@@ -66,7 +70,7 @@ internal static class ReferenceKernels
         for (int i = 0; i < x.Length; i++)
         {
             int g = group[i], a = affine[i];
-            double xhat = (Num.ToDouble(x[i]) - mean[g]) * rstd[g];
+            double xhat = Centred(Num.ToDouble(x[i]), mean, meanLo, g) * rstd[g];
             double d = Num.ToDouble(dy[i]);
             double gi = gamma.IsEmpty ? d : d * Num.ToDouble(gamma[a]);
             sumG[g] += gi;
@@ -84,7 +88,7 @@ internal static class ReferenceKernels
             if (!statisticsFromInput) v = rstd[g] * gi;
             else
             {
-                double xhat = (Num.ToDouble(x[i]) - mean[g]) * rstd[g];
+                double xhat = Centred(Num.ToDouble(x[i]), mean, meanLo, g) * rstd[g];
                 v = rstd[g] * (gi - (center ? sumG[g] / n : 0) - xhat * sumGx[g] / n);
             }
             dx[i] = Num.FromDouble<T>(v);

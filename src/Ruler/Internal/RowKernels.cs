@@ -23,13 +23,13 @@ internal static unsafe class RowKernels
     /// the input is h = x + u, written to <paramref name="h"/> on the way.
     /// </summary>
     public static void Forward<T>(in RowPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
-        double* mean, double* rstd, GroupMoments* moments, bool measure) where T : unmanaged
+        double* mean, double* rstd, GroupMoments* moments, bool measure, double* meanLo = null) where T : unmanaged
     {
         long total = (long)plan.Groups * plan.GroupSize;
         var job = new ForwardJob<T>
         {
             Plan = plan, Center = center, Eps = eps, X = x, U = u, H = h, Gamma = gamma, Beta = beta, Y = y,
-            Mean = mean, Rstd = rstd, Moments = moments, Measure = measure,
+            Mean = mean, Rstd = rstd, Moments = moments, Measure = measure, MeanLo = meanLo,
         };
         if (plan.Segments == 1)
         {
@@ -67,13 +67,13 @@ internal static unsafe class RowKernels
     /// With <paramref name="fromInput"/> false the statistics were constants: dx = rstd·γ·dy.
     /// </summary>
     public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
-        T* dgamma, T* dbeta, int affineSize, bool fromInput) where T : unmanaged
+        T* dgamma, T* dbeta, int affineSize, bool fromInput, double* meanLo = null) where T : unmanaged
     {
         long total = (long)plan.Groups * plan.GroupSize;
         var job = new BackwardJob<T>
         {
             Plan = plan, Center = center, X = x, Mean = mean, Rstd = rstd, Gamma = gamma, Dy = dy, Dh = dh, Dx = dx,
-            AffineSize = affineSize, FromInput = fromInput, Sums = fromInput || dgamma != null || dbeta != null,
+            AffineSize = affineSize, FromInput = fromInput, Sums = fromInput || dgamma != null || dbeta != null, MeanLo = meanLo,
         };
         bool rows = plan.Segments == 1;
         int sumTasks = rows ? Threading.TaskCount(total, plan.Groups) : Threading.TaskCount(total, plan.Segments);
@@ -185,9 +185,13 @@ internal static unsafe class RowKernels
         public bool Center, Measure;
         public double Eps;
         public T* X, U, H, Gamma, Beta, Y;
-        public double* Mean, Rstd;
+        public double* Mean, Rstd, MeanLo;
         public GroupMoments* Moments, Partials;
         public int Tasks, Phase;
+
+        /// <summary>Group g's centre as hi + lo in T (<see cref="Kernels.Centre{T}"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly (double Hi, double Lo) Centre(int g) => Kernels.Centre<T>(Mean, MeanLo, g);
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
@@ -247,7 +251,7 @@ internal static unsafe class RowKernels
             for (int g = start; g < end; g++, row += n)
             {
                 Finish(g, FromSums(row, n, shift, sq, lin));
-                var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                var (mh, ml) = Centre(g);
                 int ab = Plan.AffineBase(g);
                 T* next = g + 1 < end ? row + n : null;
                 if (next != null) shift = Num.ToDouble(next[0]);
@@ -269,7 +273,7 @@ internal static unsafe class RowKernels
                     for (int r = 0; r < count; r++) Moments[g0 + r] = new GroupMoments(n, mean[r], m2[r]);
                     continue;
                 }
-                var (means, rstds) = ShortRows.Statistics(mean, m2, n, Center, Eps);
+                var (means, rstds) = GroupStatistics.Of(mean, m2, n, Center, Eps);
                 for (int r = 0; r < count; r++) (Mean[g0 + r], Rstd[g0 + r]) = (means[r], rstds[r]);
                 long o0 = Plan.Offset(g0, 0);
                 if (Plan.Period == 1)
@@ -280,7 +284,7 @@ internal static unsafe class RowKernels
                 for (int r = 0; r < count; r++)
                 {
                     int g = g0 + r;
-                    var (mh, ml) = Kernels.Split<T>(Mean[g]);
+                    var (mh, ml) = Centre(g);
                     int ab = Plan.AffineBase(g);
                     long o = Plan.Offset(g, 0);
                     ShortRows.Apply((float*)X + o, (float*)Y + o, n, mh, ml, Rstd[g], (float*)At(Gamma, ab), (float*)At(Beta, ab));
@@ -292,13 +296,13 @@ internal static unsafe class RowKernels
         public readonly void Finish(int g, GroupMoments m)
         {
             if (Moments != null) Moments[g] = m;
-            else (Mean[g], Rstd[g]) = Kernels.Statistics(m, Center, Eps);
+            else (Mean[g], Rstd[g]) = GroupStatistics.Of(m, Center, Eps);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(T* src, int g, int k)
         {
-            var (mh, ml) = Kernels.Split<T>(Mean[g]);
+            var (mh, ml) = Centre(g);
             double rstd = Rstd[g];
             int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
             long o = Plan.Offset(g, k);
@@ -321,8 +325,12 @@ internal static unsafe class RowKernels
         public RowPlan Plan;
         public bool Center, FromInput, Sums;
         public T* X, Gamma, Dy, Dh, Dx, NearPartials;
-        public double* Mean, Rstd, Partials, GroupSums;
+        public double* Mean, Rstd, Partials, GroupSums, MeanLo;
         public int AffineSize, Tasks, Phase;
+
+        /// <summary>Group g's centre as hi + lo in T (<see cref="Kernels.Centre{T}"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly (double Hi, double Lo) Centre(int g) => Kernels.Centre<T>(Mean, MeanLo, g);
 
         /// <summary>Per-element dγ, dβ terms are summed in T for this many segments, then flushed into float64.</summary>
         private const int FlushEvery = 16;
@@ -395,7 +403,7 @@ internal static unsafe class RowKernels
         /// </summary>
         private readonly void Accumulate(int g, int k, T* near, double* dg, double* db, ref double sumG, ref double sumGXc, int ahead)
         {
-            var (mh, ml) = Kernels.Split<T>(Mean[g]);
+            var (mh, ml) = Centre(g);
             double rstd = Rstd[g];
             int ab = Plan.AffineBase(g), runLength = Plan.RunLength;
             long o = Plan.Offset(g, k);
@@ -426,7 +434,7 @@ internal static unsafe class RowKernels
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Apply(int g, int k, double sumG, double sumGXc, int ahead)
         {
-            var (mh, ml) = Kernels.Split<T>(Mean[g]);
+            var (mh, ml) = Centre(g);
             double rstd = Rstd[g], n = Plan.GroupSize;
             double b = FromInput && Center ? sumG / n : 0, kx = FromInput ? rstd * rstd * sumGXc / n : 0;
             int ab = Plan.AffineBase(g), runLength = Plan.RunLength;

@@ -52,14 +52,6 @@ internal static unsafe class ShortRows
         m2 = Vector512.Load(lanes + Block);
     }
 
-    /// <summary>(mean, rstd) of eight rows from their means and M2: <see cref="Kernels.Statistics"/> lane by lane.</summary>
-    public static (Vector512<double> Mean, Vector512<double> Rstd) Statistics(Vector512<double> mean, Vector512<double> m2, int n, bool center, double eps)
-    {
-        var square = m2 / Vector512.Create((double)n);
-        if (!center) square += mean * mean;
-        return (center ? mean : default, Vector512<double>.One / Vector512.Sqrt(square + Vector512.Create(eps)));
-    }
-
     /// <summary>
     /// <see cref="Apply"/> over <paramref name="count"/> consecutive rows that share g and b, with mean and rstd per
     /// row in the lanes: mh = mean rounded to float, ml = the rest rounded to float, s = rstd rounded to float

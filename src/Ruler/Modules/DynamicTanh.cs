@@ -44,15 +44,13 @@ public sealed class DynamicTanh<T> : Normalizer<T> where T : unmanaged
     /// <inheritdoc />
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
 
-    /// <inheritdoc />
-    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
+    private protected override void ForwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
     {
         CheckInput(x.Length, shape);
         DynamicTanhOps.Forward(x, _features, Num.ToDouble(Alpha.Value[0]), Weight.Value, Bias.Value, y);
     }
 
-    /// <inheritdoc />
-    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
+    private protected override void BackwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
     {
         CheckInput(x.Length, shape);
         double dalpha = DynamicTanhOps.Backward(x, _features, Num.ToDouble(Alpha.Value[0]), Weight.Value, dy, dx, _dgamma, _dbeta);

@@ -7,9 +7,28 @@ namespace Ruler;
 /// Forward keeps what backward needs (llm.c style): call <see cref="Backward"/> with the same input after
 /// <see cref="Forward"/>. Gradients of parameters are accumulated into <see cref="Parameter{T}.Grad"/>.
 /// </summary>
+/// <remarks>
+/// <para><b>One caller at a time.</b> A module instance keeps state between calls (the statistics and a fingerprint
+/// of the last forward's input, cached layouts, gradients), so, as in PyTorch, one instance serves one caller at a
+/// time. A call that starts while another call on the same instance is running (on another thread) is refused with
+/// an <see cref="InvalidOperationException"/> before it touches anything; it never corrupts memory or returns a
+/// wrong answer. Separate instances may run on separate threads, and <see cref="RulerOps"/>, <see cref="RulerSpec"/>
+/// and <see cref="DynamicTanhOps"/> are safe to share.</para>
+/// <para><b>Backward checks its input.</b> Forward records x's shape and whether y overlapped x (an in-place forward
+/// overwrites the input). Backward refuses, with an <see cref="ArgumentException"/> naming x, an input of another
+/// shape or any input after an in-place forward; and when the forward's statistics came from x (training mode, or no
+/// running statistics), it measures x again and refuses an x whose group statistics differ from the saved ones
+/// (changed since the forward, or another tensor). Saved statistics that match x make the result the exact gradient
+/// at x, so a gradient is never one of another input. Without saved statistics of x (eval mode with running
+/// statistics, DyT) the backward is the exact gradient at the x it is given. The check costs one read of x per
+/// Backward (see <see cref="VerifyBackwardInput"/>), nothing in Forward.</para>
+/// </remarks>
 /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
 public abstract class Normalizer<T> where T : unmanaged
 {
+    private int _busy;
+    private readonly InputFingerprint _input = new();
+
     private protected Normalizer() => Check.ElementType<T>();
 
     /// <summary>Training mode (batch statistics, running statistics updated) or eval mode. Default true, like PyTorch.</summary>
@@ -18,17 +37,81 @@ public abstract class Normalizer<T> where T : unmanaged
     /// <summary>The learnable parameters (empty when the layer has none).</summary>
     public abstract IReadOnlyList<Parameter<T>> Parameters { get; }
 
-    /// <summary>y = layer(x) for a contiguous tensor of the given shape.</summary>
-    public abstract void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y);
+    /// <summary>y = layer(x) for a contiguous tensor of the given shape; y may be x (in place), but then <see cref="Backward"/> is refused.</summary>
+    /// <exception cref="ArgumentException">A shape or length is invalid (nothing is written).</exception>
+    /// <exception cref="InvalidOperationException">Another call on this instance is running (see the remarks).</exception>
+    public void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
+    {
+        Enter(nameof(Forward));
+        try
+        {
+            // If the forward throws, no Backward may pair with this input.
+            _input.Record(x.Length, shape, overwritten: x.Overlaps(y));
+            try
+            {
+                ForwardCore(x, shape, y);
+            }
+            catch
+            {
+                _input.Clear();
+                throw;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 
     /// <summary>dx from dy, for the input of the last <see cref="Forward"/>; accumulates parameter gradients.</summary>
-    public abstract void Backward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx);
+    /// <exception cref="ArgumentException">
+    /// A length is invalid, or <paramref name="x"/> is not the input of the last forward (another shape, other values, or
+    /// overwritten by an in-place forward); nothing is written.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">No forward ran first, or another call on this instance is running.</exception>
+    public void Backward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
+    {
+        Enter(nameof(Backward));
+        try
+        {
+            _input.Verify(x.Length, shape);
+            BackwardCore(x, shape, dy, dx);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
+    /// Whether Backward checks that x still has the statistics the forward saved (default true): one extra read of x
+    /// per Backward, and only when the forward's statistics came from its input. Set false only when every Backward
+    /// is sure to get the unchanged forward input; the shape and in-place checks stay on.
+    /// </summary>
+    public bool VerifyBackwardInput { get; set; } = true;
+
+    /// <summary>The forward proper, run while this instance is held.</summary>
+    private protected abstract void ForwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y);
+
+    /// <summary>The backward proper, run while this instance is held, for the verified input of the last forward.</summary>
+    private protected abstract void BackwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx);
 
     /// <summary>Zeroes every parameter gradient.</summary>
     public void ZeroGrad()
     {
         foreach (var p in Parameters) p.ZeroGrad();
     }
+
+    /// <summary>Takes this instance for one call, or refuses when another call holds it (one compare-exchange).</summary>
+    private void Enter(string method)
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+            throw new InvalidOperationException(
+                $"{GetType().Name}.{method}: another call on this instance is running. A module instance serves one caller at a time; " +
+                "use one instance per thread (RulerOps and RulerSpec may be shared).");
+    }
+
+    private void Exit() => Volatile.Write(ref _busy, 0);
 
     private protected static T[] Filled(int length, double value)
     {

@@ -15,8 +15,8 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     private T[] _dgamma = [];
     private T[] _dbeta = [];
     private bool _lastUsedInputStatistics = true;
-    private int[] _lastShape = [];
-    private RulerLayout? _lastLayout;
+    private GroupMoments[] _check = [];
+    private (int[] Shape, RulerLayout Layout)? _lastLayout;
 
     private protected RulerNormalizer(double eps)
     {
@@ -57,8 +57,6 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// <summary>Whether this call normalizes with statistics of the input (else with running statistics).</summary>
     private protected virtual bool UsesInputStatistics => true;
 
-    /// <summary>Called in training mode with the batch moments of each group, before normalizing (running statistics).</summary>
-    private protected virtual void Observe(RulerLayout layout, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd) { }
 
     /// <summary>The mean and rstd to use when <see cref="UsesInputStatistics"/> is false.</summary>
     private protected virtual void FixedStatistics(RulerLayout layout, Span<double> mean, Span<double> rstd) =>
@@ -67,67 +65,102 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// <summary>Refuses inputs the normalizer cannot handle in the current mode.</summary>
     private protected virtual void Validate(RulerLayout layout, ReadOnlySpan<int> shape) { }
 
-    /// <inheritdoc />
-    public override void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
+    // Every call below works on locals (layout, statistics arrays) read once: the kernels are bounded by the layout
+    // they are handed and check each span against it where it is pinned (Kernels), never by a field read again.
+
+    private protected override void ForwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
     {
         var layout = LayoutFor(shape, x.Length);
         Check.Length(y.Length, layout.Count, nameof(y));
         Validate(layout, shape);
-        EnsureStats(layout.GroupCount);
+        var (mean, rstd) = Stats(layout.GroupCount);
         ReadOnlySpan<T> gamma = Weight is null ? default : Weight.Value;
         ReadOnlySpan<T> beta = Bias is null ? default : Bias.Value;
-        _lastUsedInputStatistics = UsesInputStatistics;
-        if (_lastUsedInputStatistics)
-        {
-            Kernels.Forward(layout, x, gamma, beta, y, _mean, _rstd);
-            if (Training) Observe(layout, _mean, _rstd);
-        }
+        bool fromInput = UsesInputStatistics;
+        _lastUsedInputStatistics = fromInput;
+        if (fromInput) ForwardWithInputStatistics(layout, x, gamma, beta, y, mean, rstd);
         else
         {
-            FixedStatistics(layout, _mean, _rstd);
-            Kernels.Normalize(layout, x, _mean, _rstd, gamma, beta, y);
+            FixedStatistics(layout, mean, rstd);
+            Kernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
         }
     }
 
-    /// <inheritdoc />
-    public override void Backward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
+    /// <summary>Normalizes with the input's own statistics (written to mean and rstd); running statistics hook in here.</summary>
+    private protected virtual void ForwardWithInputStatistics(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
+        Span<T> y, double[] mean, double[] rstd) =>
+        Kernels.Forward(layout, x, gamma, beta, y, mean, rstd);
+
+    private protected override void BackwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
     {
         var layout = LayoutFor(shape, x.Length);
         Check.Length(dy.Length, layout.Count, nameof(dy));
         Check.Length(dx.Length, layout.Count, nameof(dx));
-        if (_mean.Length != layout.GroupCount)
-            throw new InvalidOperationException($"Backward: expected a Forward on an input with {layout.GroupCount} groups first, got statistics for {_mean.Length}.");
+        double[] mean = _mean, rstd = _rstd;
+        if (mean.Length != layout.GroupCount || rstd.Length != layout.GroupCount)
+            throw new InvalidOperationException($"Backward: expected a Forward on an input with {layout.GroupCount} groups first, got statistics for {mean.Length}.");
         if (_dgamma.Length != layout.AffineSize)
         {
             _dgamma = new T[layout.AffineSize];
             _dbeta = new T[layout.AffineSize];
         }
+        if (_lastUsedInputStatistics && VerifyBackwardInput) CheckStatistics(layout, x, mean, rstd);
+        T[] dgamma = _dgamma, dbeta = _dbeta;
         ReadOnlySpan<T> gamma = Weight is null ? default : Weight.Value;
-        Kernels.Backward(layout, x, _mean, _rstd, gamma, dy, dx,
-            Weight is null ? default : _dgamma.AsSpan(), Bias is null ? default : _dbeta.AsSpan(), _lastUsedInputStatistics);
-        if (Weight is not null) Accumulate(Weight.Grad, _dgamma);
-        if (Bias is not null) Accumulate(Bias.Grad, _dbeta);
+        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx,
+            Weight is null ? default : dgamma.AsSpan(), Bias is null ? default : dbeta.AsSpan(), _lastUsedInputStatistics);
+        if (Weight is not null) Accumulate(Weight.Grad, dgamma);
+        if (Bias is not null) Accumulate(Bias.Grad, dbeta);
+    }
+
+    /// <summary>
+    /// Measures x again and refuses it unless every group's statistics are the saved ones, to a relative 1e-9 in
+    /// float32/16-bit storage and 1e-13 in float64 (the same x gives the same bits): the backward's formula is the
+    /// gradient at x only with x's own statistics.
+    /// </summary>
+    private void CheckStatistics(RulerLayout layout, ReadOnlySpan<T> x, double[] mean, double[] rstd)
+    {
+        var moments = _check.Length == layout.GroupCount ? _check : _check = new GroupMoments[layout.GroupCount];
+        Kernels.Moments(layout, x, moments);
+        double tolerance = typeof(T) == typeof(double) ? 1e-13 : 1e-9;
+        for (int g = 0; g < moments.Length; g++)
+        {
+            var (m, r) = GroupStatistics.Of(moments[g], layout.Ruler.Center, layout.Ruler.Eps);
+            bool same = (m.Equals(mean[g]) && r.Equals(rstd[g]))                                    // bits (NaN included)
+                || (Math.Abs(m - mean[g]) * rstd[g] <= tolerance && Math.Abs(r - rstd[g]) <= tolerance * rstd[g]);
+            if (!same)
+                throw Check.Fail("x", $"the input of the last Forward (group {g}: mean {Check.Fmt(mean[g])}, rstd {Check.Fmt(rstd[g])})",
+                    $"an input whose group {g} has mean {Check.Fmt(m)}, rstd {Check.Fmt(r)} (changed since the Forward, or another tensor)");
+        }
     }
 
     /// <summary>The layout of <see cref="RulerFor"/> for this input shape; the last one is reused for the same shape.</summary>
     private RulerLayout LayoutFor(ReadOnlySpan<int> shape, int length)
     {
-        if (_lastLayout is null || !shape.SequenceEqual(_lastShape))
+        var last = _lastLayout;
+        if (last is not { } cached || !shape.SequenceEqual(cached.Shape))
         {
             var (ruler, view) = RulerFor(shape);
-            _lastLayout = RulerOps.Resolve(ruler, length, view, "x");
-            _lastShape = shape.ToArray();
+            last = (shape.ToArray(), RulerOps.Resolve(ruler, length, view, "x"));
+            _lastLayout = last;
         }
-        if (length != _lastLayout.Count)
-            throw Check.Fail("x", $"{_lastLayout.Count} elements for shape {Check.ShapeText(shape)}", $"{length}");
-        return _lastLayout;
+        var layout = last.Value.Layout;
+        if (length != layout.Count)
+            throw Check.Fail("x", $"{layout.Count} elements for shape {Check.ShapeText(shape)}", $"{length}");
+        return layout;
     }
 
-    private void EnsureStats(int groups)
+    /// <summary>The saved-statistics arrays for this many groups (replaced when the count changes).</summary>
+    private (double[] Mean, double[] Rstd) Stats(int groups)
     {
-        if (_mean.Length == groups) return;
-        _mean = new double[groups];
-        _rstd = new double[groups];
+        double[] mean = _mean, rstd = _rstd;
+        if (mean.Length != groups || rstd.Length != groups)
+        {
+            mean = new double[groups];
+            rstd = new double[groups];
+            (_mean, _rstd) = (mean, rstd);
+        }
+        return (mean, rstd);
     }
 
     private protected static int CheckChannels(ReadOnlySpan<int> shape, ChannelLayout layout, int channels, int minRank, string what)

@@ -53,8 +53,5 @@ public sealed class RunningStatistics<T> where T : unmanaged
 
     /// <summary>Mean and rstd = 1/√(running var + eps) of channel c.</summary>
     internal (double Mean, double Rstd) Statistics(int c, double eps) =>
-        (Num.ToDouble(Mean[c]), 1 / Math.Sqrt(Num.ToDouble(Variance[c]) + eps));
-
-    /// <summary>The biased variance recovered from a saved rstd.</summary>
-    internal static double VarianceFromRstd(double rstd, double eps) => Math.Max(0, 1 / (rstd * rstd) - eps);
+        (Num.ToDouble(Mean[c]), GroupStatistics.Rstd(Num.ToDouble(Variance[c]), eps));
 }

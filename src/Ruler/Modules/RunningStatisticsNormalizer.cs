@@ -12,6 +12,7 @@ public abstract class RunningStatisticsNormalizer<T> : RulerNormalizer<T> where 
 {
     private readonly double[] _batchMean;
     private readonly double[] _batchVariance;
+    private GroupMoments[] _moments = [];
 
     private protected RunningStatisticsNormalizer(int numFeatures, double eps, double? momentum, bool affine, bool trackRunningStats,
         ChannelLayout layout) : base(eps)
@@ -46,22 +47,40 @@ public abstract class RunningStatisticsNormalizer<T> : RulerNormalizer<T> where 
             throw Check.Fail("x", $"more than 1 {SingleValueGroup} when training", $"input size {Check.ShapeText(shape)}");
     }
 
-    /// <summary>Folds the batch into the running statistics: per channel, the mean over samples of each group's mean and unbiased variance.</summary>
-    private protected override void Observe(RulerLayout layout, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd)
+    /// <summary>
+    /// In training with running statistics, the batch is measured as moments (count, mean, M2) first, so the running
+    /// variance comes from M2 itself and not from 1/rstd² − eps (which cancels when var ≪ eps); the statistics follow
+    /// from the same moments, so y is what <see cref="Kernels.Forward{T}"/> writes.
+    /// </summary>
+    private protected override void ForwardWithInputStatistics(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
+        Span<T> y, double[] mean, double[] rstd)
     {
-        if (Running is null) return;
-        int channels = NumFeatures, samples = layout.GroupCount / channels;
-        double n = layout.GroupSize;
+        if (!Training || Running is null)
+        {
+            base.ForwardWithInputStatistics(layout, x, gamma, beta, y, mean, rstd);
+            return;
+        }
+        var moments = _moments.Length == layout.GroupCount ? _moments : _moments = new GroupMoments[layout.GroupCount];
+        Kernels.Moments(layout, x, moments);
+        RulerOps.Statistics(layout.Ruler, moments, mean, rstd);
+        Kernels.NormalizeMeasured(layout, x, mean, rstd, gamma, beta, y);
+        Observe(moments);
+    }
+
+    /// <summary>Folds the batch into the running statistics: per channel, the mean over samples of each group's mean and unbiased variance M2/(n − 1).</summary>
+    private void Observe(ReadOnlySpan<GroupMoments> moments)
+    {
+        int channels = NumFeatures, samples = moments.Length / channels;
         Array.Clear(_batchMean);
         Array.Clear(_batchVariance);
         for (int s = 0; s < samples; s++)
             for (int c = 0; c < channels; c++)
             {
-                int g = s * channels + c;
-                _batchMean[c] += mean[g] / samples;
-                _batchVariance[c] += RunningStatistics<T>.VarianceFromRstd(rstd[g], Eps) * n / (n - 1) / samples;
+                var m = moments[s * channels + c];
+                _batchMean[c] += m.Mean / samples;
+                _batchVariance[c] += m.UnbiasedVariance / samples;
             }
-        Running.Update(_batchMean, _batchVariance);
+        Running!.Update(_batchMean, _batchVariance);
     }
 
     private protected override void FixedStatistics(RulerLayout layout, Span<double> mean, Span<double> rstd)
