@@ -264,6 +264,11 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
                   "embeddings drawn at N(0, 1) and AdamW (whose step does not depend on the gradient's scale), the residual stream cannot grow far in a few hundred steps, " +
                   "so a slot that sets no unit costs little; the ruler's job grows with depth (E3, E7 measure it) and with training length. "
                 : "") +
+            (new[] { "center-only", "none" }.Any(l => loss[l] - loss["LN"] <= -0.02)
+                ? "That they even end lower than LN is, we think, the final norm before the head: with LN or RMS there the logits' scale is set by the head's " +
+                  "weights alone, which AdamW grows slowly, while without a ruler the stream itself can grow and sharpen the predictions early " +
+                  "(a hypothesis this run does not test). "
+                : "") +
             (worse.Intersect(["center-only", "none"]).Any()
                 ? "Center-only removes the origin but sets no unit, and none sets neither: each branch sees the stream at whatever scale it has reached, so its " +
                   "effective learning rate drifts as the stream grows. "
