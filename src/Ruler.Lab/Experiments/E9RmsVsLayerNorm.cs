@@ -88,7 +88,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
                      from placement in new[] { NormPlacement.Post, NormPlacement.Pre }
                      from warmup in new[] { 0, plan.StudyWarmup }
                      from lr in Plan.StudyRates
-                     select (layers, placement, warmup, lr)).ToArray();
+                     select new StudyCell(layers, placement, warmup, lr)).ToArray();
         int total = Variants.Length * seeds * plan.Steps + cells.Length * plan.StudySteps + 1;
         int done = 0;
         void Report(int stepsSoFar, string detail) => context.Progress.Step(Id, stepsSoFar, total, detail);
@@ -121,16 +121,15 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
 
         // 3. The warmup study: one seed per cell.
         clock.Restart();
-        var study = new List<((int Layers, NormPlacement Placement, int Warmup, double Lr) Cell, LmRunResult Result)>();
+        var study = new List<(StudyCell Cell, LmRunResult Result)>();
         foreach (var cell in cells)
         {
-            var config = new TransformerConfig(vocab, plan.StudyContext, cell.layers, plan.StudyDim, plan.StudyHeads)
-            { Norm = NormKind.LayerNorm, Placement = cell.placement };
-            var run = new LmRun($"{CellName(cell.layers, cell.placement, cell.warmup, cell.lr)}", config, plan.StudyBatch, plan.StudySteps, cell.lr,
-                cell.warmup, SeedOf(settings.Seed, 100), plan.Evaluations);
+            var config = new TransformerConfig(vocab, plan.StudyContext, cell.Layers, plan.StudyDim, plan.StudyHeads)
+            { Norm = NormKind.LayerNorm, Placement = cell.Placement };
+            var run = new LmRun(cell.Name, config, plan.StudyBatch, plan.StudySteps, cell.Lr, cell.Warmup, SeedOf(settings.Seed, 100), plan.Evaluations);
             int before = done;
             var result = CharLmTraining.Train(run, corpus.Train, studyValidation, (step, loss) => Report(before + step, $"{run.Label} step {step}, loss {loss:F2}"));
-            study.Add(((cell.layers, cell.placement, cell.warmup, cell.lr), result));
+            study.Add((cell, result));
             done = before + plan.StudySteps;
             Report(done, $"{run.Label} done, val loss {result.FinalValidationLoss:F3}");
         }
@@ -141,7 +140,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
 
     private ExperimentReport Assemble(LabContext context, Plan plan, int seeds, ValidationWindows validation, ValidationWindows studyValidation, double unigram,
         Dictionary<string, List<LmRunResult>> runs, NormKernelTiming.Timing timing,
-        List<((int Layers, NormPlacement Placement, int Warmup, double Lr) Cell, LmRunResult Result)> study,
+        List<(StudyCell Cell, LmRunResult Result)> study,
         double comparisonSeconds, double timingSeconds, double studySeconds)
     {
         var results = new List<LabResult>();
@@ -186,7 +185,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         foreach (var (cell, r) in study)
         {
             string blew = r.NonFiniteStep is { } at ? $" — NaN/∞ at step {at} (last finite value)" : r.FinalValidationLoss > unigram ? " — no better than unigram" : "";
-            results.Add(new LabResult(Id, Claim, studySetup, $"final val loss, {CellName(cell.Layers, cell.Placement, cell.Warmup, cell.Lr)}{blew}", r.FinalValidationLoss,
+            results.Add(new LabResult(Id, Claim, studySetup, $"final val loss, {cell.Name}{blew}", r.FinalValidationLoss,
                 "nats", xiong, Verdict.Report, Seconds: perCell));
         }
 
@@ -214,7 +213,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
     }
 
     private static Figure WarmupFigure(LabContext context, Plan plan,
-        List<((int Layers, NormPlacement Placement, int Warmup, double Lr) Cell, LmRunResult Result)> study)
+        List<(StudyCell Cell, LmRunResult Result)> study)
     {
         double lr = Plan.StudyRates.Max();
         // One colour per (placement, depth), solid without warmup, dashed with it.
@@ -248,7 +247,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
 
     private static List<string> Notes(Plan plan, Dictionary<string, double> loss, double diff, double unigram, double bnBatchStats,
         NormKernelTiming.Timing timing, double stepRatio, Dictionary<string, List<LmRunResult>> runs,
-        List<((int Layers, NormPlacement Placement, int Warmup, double Lr) Cell, LmRunResult Result)> study)
+        List<(StudyCell Cell, LmRunResult Result)> study)
     {
         var notes = new List<string>();
         notes.Add($"RMSNorm ends {Fmt3(loss["RMS"])} nats and LayerNorm {Fmt3(loss["LN"])} (difference {diff:+0.000;−0.000}): dropping the centering " +
@@ -295,11 +294,11 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         double hi = Plan.StudyRates.Max();
         string Cell(int layers, NormPlacement p, int w, double lr)
         {
-            var r = byCell[(layers, p, w, lr)];
+            var r = byCell[new StudyCell(layers, p, w, lr)];
             return r.NonFiniteStep is { } at ? $"NaN at step {at}" : Fmt3(r.FinalValidationLoss);
         }
-        var postGap = Plan.StudyLayers.Select(l => Final(byCell[(l, NormPlacement.Post, 0, hi)]) - Final(byCell[(l, NormPlacement.Post, plan.StudyWarmup, hi)])).ToArray();
-        var preGap = Plan.StudyLayers.Select(l => Final(byCell[(l, NormPlacement.Pre, 0, hi)]) - Final(byCell[(l, NormPlacement.Pre, plan.StudyWarmup, hi)])).ToArray();
+        var postGap = Plan.StudyLayers.Select(l => Final(byCell[new StudyCell(l, NormPlacement.Post, 0, hi)]) - Final(byCell[new StudyCell(l, NormPlacement.Post, plan.StudyWarmup, hi)])).ToArray();
+        var preGap = Plan.StudyLayers.Select(l => Final(byCell[new StudyCell(l, NormPlacement.Pre, 0, hi)]) - Final(byCell[new StudyCell(l, NormPlacement.Pre, plan.StudyWarmup, hi)])).ToArray();
         int deep = Plan.StudyLayers.Max();
         notes.Add($"Warmup at lr {Fmt(hi)}, {deep} layers: Post-LN {Cell(deep, NormPlacement.Post, 0, hi)} without warmup vs {Cell(deep, NormPlacement.Post, plan.StudyWarmup, hi)} " +
             $"with {plan.StudyWarmup} steps; Pre-LN {Cell(deep, NormPlacement.Pre, 0, hi)} vs {Cell(deep, NormPlacement.Pre, plan.StudyWarmup, hi)}. " +
@@ -310,10 +309,10 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         return notes;
     }
 
-    private static string WarmupVerdict(double[] postGap, double[] preGap, IReadOnlyDictionary<(int, NormPlacement, int, double), LmRunResult> cells, double unigram)
+    private static string WarmupVerdict(double[] postGap, double[] preGap, IReadOnlyDictionary<StudyCell, LmRunResult> cells, double unigram)
     {
-        bool postStuck = cells.Any(c => c.Key.Item2 == NormPlacement.Post && c.Key.Item3 == 0 && (c.Value.NonFiniteStep is not null || c.Value.FinalValidationLoss > unigram));
-        bool preStuck = cells.Any(c => c.Key.Item2 == NormPlacement.Pre && c.Key.Item3 == 0 && (c.Value.NonFiniteStep is not null || c.Value.FinalValidationLoss > unigram));
+        bool postStuck = cells.Any(c => c.Key.Placement == NormPlacement.Post && c.Key.Warmup == 0 && (c.Value.NonFiniteStep is not null || c.Value.FinalValidationLoss > unigram));
+        bool preStuck = cells.Any(c => c.Key.Placement == NormPlacement.Pre && c.Key.Warmup == 0 && (c.Value.NonFiniteStep is not null || c.Value.FinalValidationLoss > unigram));
         double post = postGap.Max(), pre = preGap.Max();
         if (postStuck && !preStuck)
             return "Post-LN without warmup failed to train (NaN or no better than unigram) in at least one cell while Pre-LN trained in every cell: Xiong et al.'s effect shows even at this size.";
@@ -326,8 +325,16 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
 
     private static double Final(LmRunResult r) => r.NonFiniteStep is not null ? double.PositiveInfinity : r.FinalValidationLoss;
 
-    private static string CellName(int layers, NormPlacement placement, int warmup, double lr) =>
-        $"{Short(placement)} {layers} layers, warmup {warmup}, lr {Fmt(lr)}";
+    /// <summary>One cell of the warmup study.</summary>
+    /// <param name="Layers">Depth.</param>
+    /// <param name="Placement">Post-LN or Pre-LN.</param>
+    /// <param name="Warmup">Linear warmup steps (0 or the plan's).</param>
+    /// <param name="Lr">Peak learning rate.</param>
+    internal readonly record struct StudyCell(int Layers, NormPlacement Placement, int Warmup, double Lr)
+    {
+        /// <summary>E.g. "Post-LN 12 layers, warmup 0, lr 3e-3".</summary>
+        public string Name => $"{Short(Placement)} {Layers} layers, warmup {Warmup}, lr {Fmt(Lr)}";
+    }
 
     private static string Short(NormPlacement p) => p == NormPlacement.Pre ? "Pre-LN" : "Post-LN";
 
