@@ -53,7 +53,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         /// <summary>The quick size (tests, <c>ruler lab --quick</c>).</summary>
         public static Plan Quick { get; } = new(Layers: 2, Dim: 32, Heads: 4, Context: 32, Batch: 16, Steps: 150, Warmup: 15, LearningRate: 3e-3,
             Evaluations: 5, ValidationBatches: 4,
-            StudyDim: 32, StudyHeads: 4, StudyContext: 16, StudyBatch: 8, StudySteps: 120, StudyWarmup: 60);
+            StudyDim: 32, StudyHeads: 4, StudyContext: 16, StudyBatch: 8, StudySteps: 100, StudyWarmup: 50);
 
         /// <summary>The full size (<c>ruler lab</c>).</summary>
         public static Plan Full { get; } = new(Layers: 4, Dim: 64, Heads: 4, Context: 64, Batch: 16, Steps: 500, Warmup: 50, LearningRate: 2e-3,
@@ -115,7 +115,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
 
         // 2. Our own RMS/LN time: the norm modules alone on one step's activation, and whole training steps.
         clock.Restart();
-        var timing = NormKernelTiming.Measure(plan.Batch * plan.Context, plan.Dim, blocks: 15, callsPerBlock: 20, seed: settings.Seed);
+        var timing = NormKernelTiming.Measure(plan.Batch * plan.Context, plan.Dim, blocks: 61, callsPerBlock: 5, seed: settings.Seed);
         double timingSeconds = clock.Elapsed.TotalSeconds;
         Report(++done, $"norm kernels: RMS/LN time {timing.Ratio:F2}");
 
@@ -172,7 +172,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         results.Add(new LabResult(Id, Claim, setup, "unigram entropy of the validation characters (a model that learned only letter frequencies)", unigram, "nats",
             null, Verdict.Report));
 
-        string timingSetup = $"Ruler LayerNorm vs RMSNorm modules, float, forward + backward on ({plan.Batch * plan.Context}, {plan.Dim}), fastest of 15 alternating blocks of 20 calls, this machine";
+        string timingSetup = $"Ruler LayerNorm vs RMSNorm modules, float, forward + backward on ({plan.Batch * plan.Context}, {plan.Dim}), fastest of 61 alternating blocks of 5 calls, this machine";
         results.Add(new LabResult(Id, Claim, timingSetup, "RMS/LN time ratio, norm kernels (forward + backward)", timing.Ratio, "ratio", zhangSennrich, Verdict.Report,
             Seconds: timingSeconds));
         double stepRatio = runs["LN"].Average(r => r.TokensPerSecond) / runs["RMS"].Average(r => r.TokensPerSecond);
@@ -259,7 +259,7 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         notes.Add($"The controls: {Compare("center-only")}, {Compare("none")}, {Compare("DyT")}, {Compare("BN")}. " +
             (worse.Length > 0 ? $"Worse than LN by 0.02 nats or more: {string.Join(", ", worse)}. " : "None of them trains 0.02 nats or more worse than LN. ") +
             (notWorse.Intersect(["center-only", "none"]).Any()
-                ? $"That {string.Join(" and ", notWorse.Intersect(["center-only", "none"]))} keep(s) up with LN is honest at this size: with {plan.Layers} layers, " +
+                ? $"That {string.Join(" and ", notWorse.Intersect(["center-only", "none"]))} {(notWorse.Intersect(["center-only", "none"]).Count() > 1 ? "keep" : "keeps")} up with LN is honest at this size: with {plan.Layers} layers, " +
                   "embeddings drawn at N(0, 1) and AdamW (whose step does not depend on the gradient's scale), the residual stream cannot grow far in a few hundred steps, " +
                   "so a slot that sets no unit costs little; the ruler's job grows with depth (E3, E7 measure it) and with training length. "
                 : "") +
@@ -276,20 +276,23 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         notes.Add($"DyT (α0 = 0.5) bounds values with tanh instead of measuring them; here it ends {loss["DyT"] - loss["LN"]:+0.000;−0.000} nats from LN. " +
             "Zhu et al. 2025 match LayerNorm with DyT at scale (ViT-B 82.3% → 82.5%) and tune α0 for language models; at this size, with one untuned α0 " +
             "and one learning rate shared by every variant, the DyT number is a measurement of this recipe, not a test of their claim.");
-        string bnLine = double.IsFinite(bnBatchStats)
-            ? $" With the validation batch's own statistics (training mode) it scores {Fmt3(bnBatchStats)} instead of {Fmt3(loss["BN"])} with running statistics."
-            : "";
+        string bnLine = !double.IsFinite(bnBatchStats) ? ""
+            : Math.Abs(bnBatchStats - loss["BN"]) < 0.005
+                ? $" Here the two agree ({Fmt3(bnBatchStats)} with the validation batch's own statistics, {Fmt3(loss["BN"])} with running averages): with " +
+                  $"{plan.Batch * plan.Context} rows per batch one position's share of the statistics is tiny and the running averages have settled, so the problem " +
+                  "is one of principle and of generation at batch 1, not of this number."
+                : $" With the validation batch's own statistics (training mode) it scores {Fmt3(bnBatchStats)} instead of {Fmt3(loss["BN"])} with running averages.";
         notes.Add("BatchNorm over batch × time has a train/eval problem for a language model: in training its mean and variance at every position mix " +
             "all positions of all sequences in the batch, future tokens included, so training steps see a little of the future and depend on the " +
             "batch; evaluation and generation (one sequence, one token at a time) must use running averages instead, a different function from " +
             "the one trained." + bnLine);
         double lnTok = runs["LN"].Average(r => r.TokensPerSecond), rmsTok = runs["RMS"].Average(r => r.TokensPerSecond);
-        notes.Add($"Time: the RMSNorm module takes {timing.Ratio:F2}× the LayerNorm module's time (forward + backward, {plan.Batch * plan.Context}×{plan.Dim} floats, " +
-            $"{timing.LayerNormSeconds * 1e6:F0} µs vs {timing.RmsNormSeconds * 1e6:F0} µs); whole training steps: LN {lnTok:F0} vs RMS {rmsTok:F0} tokens/s " +
-            $"(time ratio {stepRatio:F2}). Norms are a small part of a step dominated by matrix products, so the step ratio stays near 1 whatever the kernels do; " +
-            "Zhang & Sennrich's 7–64% saving was measured on 2019 GPU code where the norm's extra reduction pass was costly. Throughput numbers are " +
-            "wall time on a shared machine and move with its load.");
-
+        bool agree = Math.Abs(timing.Ratio - stepRatio) < 0.15 || (timing.Ratio < 1) == (stepRatio < 1);
+        notes.Add($"Time, measured here rather than quoted: the RMSNorm module takes {timing.Ratio:F2}× LayerNorm's time (forward + backward on " +
+            $"{plan.Batch * plan.Context}×{plan.Dim} floats: LN {timing.LayerNormSeconds * 1e6:F0} µs, RMS {timing.RmsNormSeconds * 1e6:F0} µs); whole training steps run at " +
+            $"LN {lnTok:F0} vs RMS {rmsTok:F0} tokens/s (RMS/LN time {stepRatio:F2}). Zhang & Sennrich's 7–64% saving was measured on 2019 GPU code; RMSNorm skips only the " +
+            "mean (one of two statistics over a row of the same length), and norms are a small part of a step dominated by matrix products. " + (agree ? "" : "The two ratios disagree, which says the machine's load moved between the runs: ") +
+            "these are wall times on a shared 2-core machine, and the training runs' tokens/s move with its load far more than the kernels differ.");
         var byCell = study.ToDictionary(c => c.Cell, c => c.Result);
         double hi = Plan.StudyRates.Max();
         string Cell(int layers, NormPlacement p, int w, double lr)
@@ -302,9 +305,13 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         int deep = Plan.StudyLayers.Max();
         notes.Add($"Warmup at lr {Fmt(hi)}, {deep} layers: Post-LN {Cell(deep, NormPlacement.Post, 0, hi)} without warmup vs {Cell(deep, NormPlacement.Post, plan.StudyWarmup, hi)} " +
             $"with {plan.StudyWarmup} steps; Pre-LN {Cell(deep, NormPlacement.Pre, 0, hi)} vs {Cell(deep, NormPlacement.Pre, plan.StudyWarmup, hi)}. " +
-            WarmupVerdict(postGap, preGap, byCell, unigram));
+            WarmupVerdict(postGap, preGap, byCell, unigram) +
+            (runs["LN"].Count > 1
+                ? $" Each cell is one seed; for scale, LN's {runs["LN"].Count} seeds in the comparison spread over {runs["LN"].Max(r => r.FinalValidationLoss) - runs["LN"].Min(r => r.FinalValidationLoss):F3} nats."
+                : " Each cell is one seed."));
         notes.Add($"The warmup study is shrunk to fit the lab's budget (d={plan.StudyDim}, {plan.StudySteps} steps, one seed, a character LM instead of IWSLT14 translation), " +
-            "and a run without warmup also trains for more steps at the peak rate than one with 200 warmup steps; Xiong et al. measured 6-layer " +
+            $"and a run without warmup also trains for more steps at the peak rate than one with {plan.StudyWarmup} warmup steps; " +
+            "Xiong et al. measured 6-layer " +
             "Transformers at d=512 for tens of thousands of steps, where Post-LN's large gradients near the output meet Adam's full step size at step 0.");
         return notes;
     }
@@ -317,8 +324,8 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
         if (postStuck && !preStuck)
             return "Post-LN without warmup failed to train (NaN or no better than unigram) in at least one cell while Pre-LN trained in every cell: Xiong et al.'s effect shows even at this size.";
         if (post > 0.05 && post > pre + 0.03)
-            return $"Post-LN without warmup ends up to {post:F2} nats worse than with warmup, Pre-LN at most {Math.Max(pre, 0):F2}: the direction of Xiong et al.'s effect shows, " +
-                "far weaker than their BLEU 8.45 vs ~34, which came from deep translation models at d=512.";
+            return $"Post-LN without warmup ends up to {post:F2} nats worse than with warmup, Pre-LN at most {Math.Max(pre, 0):F2}: the direction of Xiong et al.'s effect shows " +
+                "(their BLEU 8.45 vs ~34 came from 6-layer translation models at d=512; a loss gap and a BLEU gap are not on one scale).";
         return $"Without warmup Post-LN ends at most {post:F2} nats worse than with warmup (Pre-LN: {pre:F2}): Xiong et al.'s failure of Post-LN without warmup does not reproduce at this size — " +
             "with a narrow model, few steps and gradient clipping, the output-layer gradients that make Post-LN's first Adam steps too large stay small.";
     }
