@@ -287,12 +287,13 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
             "batch; evaluation and generation (one sequence, one token at a time) must use running averages instead, a different function from " +
             "the one trained." + bnLine);
         double lnTok = runs["LN"].Average(r => r.TokensPerSecond), rmsTok = runs["RMS"].Average(r => r.TokensPerSecond);
-        bool agree = Math.Abs(timing.Ratio - stepRatio) < 0.15 || (timing.Ratio < 1) == (stepRatio < 1);
+        bool loadMoved = Math.Abs(stepRatio - 1) > 0.15;
         notes.Add($"Time, measured here rather than quoted: the RMSNorm module takes {timing.Ratio:F2}× LayerNorm's time (forward + backward on " +
             $"{plan.Batch * plan.Context}×{plan.Dim} floats: LN {timing.LayerNormSeconds * 1e6:F0} µs, RMS {timing.RmsNormSeconds * 1e6:F0} µs); whole training steps run at " +
             $"LN {lnTok:F0} vs RMS {rmsTok:F0} tokens/s (RMS/LN time {stepRatio:F2}). Zhang & Sennrich's 7–64% saving was measured on 2019 GPU code; RMSNorm skips only the " +
-            "mean (one of two statistics over a row of the same length), and norms are a small part of a step dominated by matrix products. " + (agree ? "" : "The two ratios disagree, which says the machine's load moved between the runs: ") +
-            "these are wall times on a shared 2-core machine, and the training runs' tokens/s move with its load far more than the kernels differ.");
+            "mean (one of two statistics over a row of the same length), and norms are a small part of a step dominated by matrix products. " +
+            (loadMoved ? "A whole-step ratio this far from 1 cannot come from the norms, so it is the machine's load moving between the runs: " : "") +
+            (loadMoved ? "these" : "These") + " are wall times on a shared 2-core machine, and the training runs' tokens/s move with its load far more than the kernels differ.");
         var byCell = study.ToDictionary(c => c.Cell, c => c.Result);
         double hi = Plan.StudyRates.Max();
         string Cell(int layers, NormPlacement p, int w, double lr)
