@@ -56,9 +56,9 @@ internal sealed class E9RmsVsLayerNorm : IExperiment
             StudyDim: 32, StudyHeads: 4, StudyContext: 16, StudyBatch: 8, StudySteps: 100, StudyWarmup: 50);
 
         /// <summary>The full size (<c>ruler lab</c>).</summary>
-        public static Plan Full { get; } = new(Layers: 4, Dim: 64, Heads: 4, Context: 64, Batch: 16, Steps: 500, Warmup: 50, LearningRate: 2e-3,
-            Evaluations: 10, ValidationBatches: 4,
-            StudyDim: 64, StudyHeads: 4, StudyContext: 32, StudyBatch: 16, StudySteps: 400, StudyWarmup: 200);
+        public static Plan Full { get; } = new(Layers: 4, Dim: 64, Heads: 4, Context: 64, Batch: 16, Steps: 400, Warmup: 40, LearningRate: 2e-3,
+            Evaluations: 8, ValidationBatches: 4,
+            StudyDim: 64, StudyHeads: 4, StudyContext: 32, StudyBatch: 8, StudySteps: 400, StudyWarmup: 200);
     }
 
     /// <inheritdoc />
