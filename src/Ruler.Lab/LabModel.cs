@@ -65,8 +65,9 @@ public sealed record LabResult(
 public sealed record Figure(string File, string Caption);
 
 /// <summary>
-/// What one experiment produced: its results, its plots and what the report must say in words. The first result is
-/// the experiment's headline: the summary tables (report and terminal) show it as "our value".
+/// What one experiment produced: its results, its plots and what the report must say in words. The summary tables
+/// (report and terminal) show one result as "our value": the first one judged by a criterion (pass or fail), or the
+/// first result when none is (see <see cref="Report.LabFormat.Headline"/>).
 /// </summary>
 /// <param name="Id">E1…E9.</param>
 /// <param name="Title">Short title, e.g. "The residual stream at initialization".</param>

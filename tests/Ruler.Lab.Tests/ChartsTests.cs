@@ -25,4 +25,14 @@ public sealed class ChartsTests
         var e = Assert.Throws<ArgumentException>(() => Charts.Line(Path.Combine(run.Directory, "x.png"), "t", "x", "y", [new Series("bad", [1, 2], [1])]));
         Assert.Contains("bad", e.Message);
     }
+
+    [Fact]
+    public void A_long_title_gets_a_smaller_font_so_that_it_fits_the_figure_width()
+    {
+        Assert.Equal(20f, Charts.TitleSize("Residual stream RMS"));
+        string longTitle = "Post-ReLU activation RMS per layer at initialization (10-layer plain CNN, MNIST)";
+        float size = Charts.TitleSize(longTitle);
+        Assert.InRange(size, 11f, 19f);
+        Assert.True(0.57 * size * longTitle.Length <= Charts.Width, $"{longTitle.Length} characters at {size} px overflow {Charts.Width} px");
+    }
 }

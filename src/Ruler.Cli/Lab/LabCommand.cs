@@ -100,7 +100,7 @@ internal static class LabCommand
             var record = lab.ExperimentOf(id);
             var results = lab.ResultsOf(id).ToList();
             var verdict = LabFormat.Verdict(record, results);
-            var key = record?.Status == ExperimentStatus.Done ? results.FirstOrDefault() : null;
+            var key = record?.Status == ExperimentStatus.Done ? LabFormat.Headline(results) : null;
             var anchor = key?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor;
             string colour = verdict.Word switch { "pass" => "green", "report" => "grey", _ => "red" };
             if (verdict.Word == "error") errors.Add($"{id} failed: {verdict.Detail}");

@@ -106,7 +106,7 @@ public static class Charts
     public static void Finish(Plot plot, string path, string title, string xLabel, string yLabel, bool legend)
     {
         plot.Font.Set("DejaVu Sans"); // shipped by Debian's fonts-dejavu-core, which .ci/run installs; ScottPlot falls back when absent
-        plot.Title(title, size: 20);
+        plot.Title(title, size: TitleSize(title));
         plot.XLabel(xLabel, size: 16);
         plot.YLabel(yLabel, size: 16);
         plot.Axes.Bottom.TickLabelStyle.FontSize = 14;
@@ -118,6 +118,12 @@ public static class Charts
         }
         plot.SavePng(path, Width, Height);
     }
+
+    /// <summary>
+    /// 20 px, or smaller so that the title fits the figure's width: DejaVu Sans advances about 0.57 em per character,
+    /// so a title of n characters at size s spans about 0.57·s·n pixels; keep that under 92% of the width.
+    /// </summary>
+    internal static float TitleSize(string title) => (float)Math.Clamp(0.92 * Width / (0.57 * Math.Max(1, title.Length)), 11, 20);
 
     private static string FormatPowerOfTen(double exponent)
     {

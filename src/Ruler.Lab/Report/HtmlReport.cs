@@ -48,7 +48,7 @@ public static class HtmlReport
             var record = lab.ExperimentOf(id);
             var results = lab.ResultsOf(id).ToList();
             var verdict = LabFormat.Verdict(record, results);
-            var key = record?.Status == ExperimentStatus.Done ? results.FirstOrDefault() : null;
+            var key = record?.Status == ExperimentStatus.Done ? LabFormat.Headline(results) : null;
             var anchor = key?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor;
             html.Append("<tr data-id=\"").Append(E(id)).Append("\"><td class=\"id\"><a href=\"#").Append(E(id)).Append("\">").Append(E(id)).Append("</a> ")
                 .Append(E(record?.Title ?? Title(id))).Append("</td>");

@@ -11,6 +11,14 @@ public sealed record ExperimentVerdict(string Word, string Detail);
 /// <summary>How numbers and verdicts read in the report and on the terminal (one place, so both say the same).</summary>
 public static class LabFormat
 {
+    /// <summary>
+    /// The result a summary shows for an experiment: the first one judged by a criterion (a failed criterion is the
+    /// news, a held one the claim), else the first result; null when there are none.
+    /// </summary>
+    /// <param name="results">The experiment's results in the order it reported them.</param>
+    public static LabResult? Headline(IReadOnlyList<LabResult> results) =>
+        results.FirstOrDefault(r => r.Verdict != Ruler.Lab.Verdict.Report) ?? results.FirstOrDefault();
+
     /// <summary>A value with its unit: 5 significant digits, scientific below 1e-3 and from 1e6, integers as integers.</summary>
     /// <param name="value">The value.</param>
     /// <param name="unit">Its unit ("" for none).</param>
