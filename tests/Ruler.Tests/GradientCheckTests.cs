@@ -14,7 +14,7 @@ public class GradientCheckTests
     private const double H = 1e-6;
     private const double Tolerance = 1e-6;
 
-    private static double[] NumericGradient(Func<double> loss, double[] theta)
+    internal static double[] NumericGradient(Func<double> loss, double[] theta)
     {
         var g = new double[theta.Length];
         for (int i = 0; i < theta.Length; i++)
@@ -30,7 +30,7 @@ public class GradientCheckTests
         return g;
     }
 
-    private static void AssertGradient(double[] analytic, Func<double> loss, double[] theta, string what)
+    internal static void AssertGradient(double[] analytic, Func<double> loss, double[] theta, string what)
     {
         var numeric = NumericGradient(loss, theta);
         double scale = numeric.Max(Math.Abs);
@@ -38,7 +38,7 @@ public class GradientCheckTests
         Approx.NormwiseRelative(numeric, analytic, Tolerance, $"{what} (analytic vs central differences)");
     }
 
-    private static double Dot(double[] a, double[] b)
+    internal static double Dot(double[] a, double[] b)
     {
         double s = 0;
         for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
