@@ -261,3 +261,47 @@ public class ModuleApiTests
         Assert.Throws<InvalidOperationException>(() => addLn.Weight);
     }
 }
+
+/// <summary>PyTorch's unbatched inputs: InstanceNorm1d on (C, L) is the batched module on (1, C, L).</summary>
+public class UnbatchedInputTests
+{
+    [Theory]
+    [InlineData(ChannelLayout.ChannelsFirst)]
+    [InlineData(ChannelLayout.ChannelsLast)]
+    public void InstanceNormOnCxLEqualsTheBatchOfOne(ChannelLayout layout)
+    {
+        int[] unbatched = layout == ChannelLayout.ChannelsFirst ? [3, 7] : [7, 3];
+        int[] batched = [1, .. unbatched];
+        var rng = new Random(12);
+        var x = TestData.Normal(rng, 21, 1, 2);
+        var dy = TestData.Normal(rng, 21);
+        var a = new InstanceNorm<double>(3, affine: true, trackRunningStats: true, layout: layout);
+        var b = new InstanceNorm<double>(3, affine: true, trackRunningStats: true, layout: layout);
+        double[] ya = new double[21], yb = new double[21], dxa = new double[21], dxb = new double[21];
+        a.Forward(x, unbatched, ya);
+        b.Forward(x, batched, yb);
+        Approx.Bitwise(yb, ya, "y of (C, L) vs (1, C, L)");
+        a.Backward(x, unbatched, dy, dxa);
+        b.Backward(x, batched, dy, dxb);
+        Approx.Bitwise(dxb, dxa, "dx of (C, L) vs (1, C, L)");
+        Approx.Bitwise(b.Weight.Grad, a.Weight.Grad, "dγ");
+        Assert.Equal(b.Running!.Mean, a.Running!.Mean);
+        Assert.Equal(b.Running.Variance, a.Running.Variance);
+
+        // Oracle: each channel of (C, L) normalized over its L values with the biased variance.
+        for (int c = 0; c < 3; c++)
+        {
+            var idx = Enumerable.Range(0, 7).Select(l => layout == ChannelLayout.ChannelsFirst ? c * 7 + l : l * 3 + c).ToArray();
+            double mean = idx.Average(i => x[i]);
+            double variance = idx.Average(i => (x[i] - mean) * (x[i] - mean));
+            foreach (int i in idx) Assert.Equal((x[i] - mean) / Math.Sqrt(variance + 1e-5), ya[i], 1e-12);
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => a.Forward(x, layout == ChannelLayout.ChannelsFirst ? [7, 3] : [3, 7], ya));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("3 channels", e.Message);
+        e = Assert.Throws<ArgumentException>(() => a.Forward(x.AsSpan(0, 3), [3], ya.AsSpan(0, 3)));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("rank >= 2", e.Message);
+    }
+}

@@ -320,7 +320,9 @@ public class ValidationTests
         ForwardRejects(bnLast, [2, 3, 4], 24, 24, "x", "3 channels on axis -1", "4 in shape [2, 3, 4]");
 
         var inorm = new InstanceNorm<double>(3, trackRunningStats: true);
-        ForwardRejects(inorm, [2, 3], 6, 6, "x", "rank >= 3", "[2, 3]");
+        ForwardRejects(inorm, [6], 6, 6, "x", "rank >= 2", "[6]");
+        ForwardRejects(inorm, [2, 3], 6, 6, "x", "3 channels on axis 0 of an unbatched (C, L) input", "2 in shape [2, 3]");
+        ForwardRejects(inorm, [3, 1], 3, 3, "x", "more than 1 spatial element when training");
         ForwardRejects(inorm, [2, 3, 1], 6, 6, "x", "more than 1 spatial element when training");
         ForwardRejects(inorm, [2, 2, 5], 20, 20, "x", "3 channels", "2 in shape [2, 2, 5]");
 
