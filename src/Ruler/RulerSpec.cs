@@ -24,7 +24,11 @@ public sealed class RulerSpec
     /// <summary>Creates a ruler.</summary>
     /// <param name="reducedAxes">The axes whose elements share one mean and one scale (at least one).</param>
     /// <param name="center">Subtract the group mean (true: LayerNorm family) or only divide by the RMS (false: RMSNorm family).</param>
-    /// <param name="eps">Added to the variance (or mean square) before the square root; finite and &gt; 0.</param>
+    /// <param name="eps">
+    /// Added to the variance (or mean square) before the square root; finite and ≥ 0. With eps = 0 (which PyTorch
+    /// accepts too) a group of equal values (for a ruler without centering: all zeros) has variance 0, rstd = +∞ and
+    /// normalizes to NaN, as in PyTorch; any eps &gt; 0 keeps it finite (y = β).
+    /// </param>
     /// <param name="affineAxes">The axes γ and β are indexed by; empty for a ruler whose parameters are scalars or absent.</param>
     public RulerSpec(ReadOnlySpan<int> reducedAxes, bool center = true, double eps = 1e-5, ReadOnlySpan<int> affineAxes = default)
     {
@@ -90,9 +94,9 @@ public sealed class RulerSpec
     /// take a default from. Pass <c>RulerSpec.MachineEpsilon&lt;T&gt;()</c> for PyTorch's default.
     /// </summary>
     /// <param name="normalizedRank">How many trailing dims form one group (at least 1).</param>
-    /// <param name="eps">Added to the mean square; finite and &gt; 0.</param>
+    /// <param name="eps">Added to the mean square; finite and ≥ 0 (0: a group of zeros normalizes to NaN, as in PyTorch).</param>
     /// <returns>The ruler: reduce and affine over the trailing <paramref name="normalizedRank"/> axes, no centering.</returns>
-    /// <exception cref="ArgumentException"><paramref name="normalizedRank"/> is not positive, or eps is not finite and &gt; 0.</exception>
+    /// <exception cref="ArgumentException"><paramref name="normalizedRank"/> is not positive, or eps is negative or not finite.</exception>
     public static RulerSpec RmsNorm(int normalizedRank, double eps) => Trailing(normalizedRank, false, eps);
 
     /// <summary>

@@ -169,7 +169,7 @@ public class ModuleApiTests
         Assert.Equal("u", e.ParamName);
         e = Assert.Throws<ArgumentException>(() => m.Forward(a, a, [2, 8], new float[16], new float[17]));
         Assert.Equal("y", e.ParamName);
-        Assert.Throws<ArgumentException>(() => new AddLayerNorm<float>([8], eps: 0));
+        Assert.Throws<ArgumentException>(() => new AddLayerNorm<float>([8], eps: -1));
     }
 
     // ---------------------------------------------------------------- one default per concept: RMSNorm's eps
@@ -303,5 +303,62 @@ public class UnbatchedInputTests
         e = Assert.Throws<ArgumentException>(() => a.Forward(x.AsSpan(0, 3), [3], ya.AsSpan(0, 3)));
         Assert.Equal("x", e.ParamName);
         Assert.Contains("rank >= 2", e.Message);
+    }
+}
+
+/// <summary>eps = 0, accepted as PyTorch accepts it: exact for groups with spread, NaN (as PyTorch) for a constant group.</summary>
+public class ZeroEpsTests
+{
+    [Fact]
+    public void ZeroEpsNormalizesByTheExactStdAndAConstantGroupGivesNaNAsInPyTorch()
+    {
+        // Row 0 has spread; row 1 is constant (variance 0, rstd = +∞, 0·∞ = NaN); RMSNorm's row 2 is all zeros.
+        double[] x = [1, 2, 4, 7, 3, 3, 3, 3, 0, 0, 0, 0];
+        int[] shape = [3, 4];
+        var ln = new LayerNorm<double>([4], eps: 0);
+        var y = new double[12];
+        ln.Forward(x, shape, y);
+        double mean = 3.5, std = Math.Sqrt((6.25 + 2.25 + 0.25 + 12.25) / 4);
+        for (int i = 0; i < 4; i++) Assert.Equal((x[i] - mean) / std, y[i], 1e-14);
+        for (int i = 4; i < 8; i++) Assert.True(double.IsNaN(y[i]), $"constant group, eps 0: y[{i}] = {y[i]}, expected NaN");
+        Assert.Equal(double.PositiveInfinity, ln.SavedRstd[1]);
+
+        var rms = new RmsNorm<float>([4], eps: 0);
+        var yf = new float[12];
+        rms.Forward(TestData.ToFloat(x), shape, yf);
+        double rmsRow0 = Math.Sqrt((1 + 4 + 16 + 49) / 4.0);
+        for (int i = 0; i < 4; i++) Assert.Equal(x[i] / rmsRow0, yf[i], 1e-6);
+        for (int i = 4; i < 8; i++) Assert.Equal(1f, yf[i], 1e-6);
+        for (int i = 8; i < 12; i++) Assert.True(float.IsNaN(yf[i]), $"all-zero group, eps 0: y[{i}] = {yf[i]}, expected NaN");
+
+        // Every constructor and the functional API accept 0; negative is still refused.
+        Assert.Equal(0, new BatchNorm<float>(3, eps: 0).Eps);
+        Assert.Equal(0, new GroupNorm<float>(1, 3, eps: 0).Eps);
+        Assert.Equal(0, new InstanceNorm<float>(3, eps: 0).Eps);
+        Assert.Equal(0, new AddLayerNorm<float>([3], eps: 0).Eps);
+        Assert.Equal(0, RulerSpec.RmsNorm(1, 0).Eps);
+        var e = Assert.Throws<ArgumentException>(() => new LayerNorm<float>([3], eps: -1e-9));
+        Assert.Equal("eps", e.ParamName);
+        Assert.Contains(">= 0", e.Message);
+    }
+
+    [Fact]
+    public void ZeroEpsBackwardMatchesFiniteDifferencesOnGroupsWithSpread()
+    {
+        var rng = new Random(21);
+        int[] shape = [3, 5];
+        var x = TestData.Normal(rng, 15);
+        var w = TestData.Normal(rng, 15);
+        var ruler = RulerSpec.LayerNorm(eps: 0);
+        var (mean, rstd) = ruler.AllocateStatistics(shape);
+        var y = new double[15];
+        RulerOps.Forward<double>(ruler, x, shape, default, default, y, mean, rstd);
+        var dx = new double[15];
+        RulerOps.Backward<double>(ruler, x, shape, mean, rstd, default, w, dx, default, default);
+        GradientCheckTests.AssertGradient(dx, () =>
+        {
+            RulerOps.Forward<double>(ruler, x, shape, default, default, y, mean, rstd);
+            return GradientCheckTests.Dot(w, y);
+        }, x, "LayerNorm eps 0 dx");
     }
 }

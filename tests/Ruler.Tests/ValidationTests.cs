@@ -45,11 +45,11 @@ public class ValidationTests
         Rejects(() => new RulerSpec([]), "reducedAxes", "at least one axis", "none");
         Rejects(() => new RulerSpec([1, -1, 1]), "reducedAxes", "distinct", "[1, -1, 1]");
         Rejects(() => new RulerSpec([1], affineAxes: [0, 0]), "affineAxes", "distinct", "[0, 0]");
-        foreach (double eps in new[] { 0.0, -1e-5, double.NaN, double.PositiveInfinity })
+        foreach (double eps in new[] { -1e-5, double.NaN, double.PositiveInfinity })
         {
-            Rejects(() => new RulerSpec([1], eps: eps), "eps", "> 0");
-            Rejects(() => RulerSpec.LayerNorm(eps: eps), "eps", "> 0");
-            Rejects(() => RulerSpec.LayerNorm().WithEps(eps), "eps", "> 0");
+            Rejects(() => new RulerSpec([1], eps: eps), "eps", ">= 0");
+            Rejects(() => RulerSpec.LayerNorm(eps: eps), "eps", ">= 0");
+            Rejects(() => RulerSpec.LayerNorm().WithEps(eps), "eps", ">= 0");
         }
     }
 
@@ -225,13 +225,13 @@ public class ValidationTests
     {
         Rejects(() => new BatchNorm<float>(0), "numFeatures", "positive", "0");
         Rejects(() => new InstanceNorm<float>(-2), "numFeatures", "positive", "-2");
-        foreach (double eps in new[] { 0.0, -1.0, double.NaN })
+        foreach (double eps in new[] { -1.0, double.NaN })
         {
-            Rejects(() => new BatchNorm<float>(3, eps), "eps", "> 0");
-            Rejects(() => new InstanceNorm<float>(3, eps), "eps", "> 0");
-            Rejects(() => new GroupNorm<float>(1, 3, eps), "eps", "> 0");
-            Rejects(() => new LayerNorm<float>([3], eps), "eps", "> 0");
-            Rejects(() => new RmsNorm<float>([3], eps), "eps", "> 0");
+            Rejects(() => new BatchNorm<float>(3, eps), "eps", ">= 0");
+            Rejects(() => new InstanceNorm<float>(3, eps), "eps", ">= 0");
+            Rejects(() => new GroupNorm<float>(1, 3, eps), "eps", ">= 0");
+            Rejects(() => new LayerNorm<float>([3], eps), "eps", ">= 0");
+            Rejects(() => new RmsNorm<float>([3], eps), "eps", ">= 0");
         }
         foreach (double momentum in new[] { -0.1, 1.5, double.NaN, double.PositiveInfinity })
         {

@@ -252,7 +252,7 @@ public sealed class AddLayerNorm<T> : AddNormalizer<T> where T : unmanaged
 {
     /// <summary>Creates a fused add + LayerNorm with PyTorch's LayerNorm defaults.</summary>
     /// <param name="normalizedShape">The trailing dims to normalize over, e.g. [D].</param>
-    /// <param name="eps">Added to the variance; finite and &gt; 0.</param>
+    /// <param name="eps">Added to the variance; finite and ≥ 0 (see <see cref="RulerSpec(ReadOnlySpan{int}, bool, double, ReadOnlySpan{int})"/> for eps = 0).</param>
     /// <param name="elementwiseAffine">Learnable γ (ones) per normalized element.</param>
     /// <param name="bias">Learnable β (zeros) too, when <paramref name="elementwiseAffine"/> is on.</param>
     /// <exception cref="ArgumentException">The shape or eps is invalid.</exception>
