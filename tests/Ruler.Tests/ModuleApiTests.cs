@@ -362,3 +362,51 @@ public class ZeroEpsTests
         }, x, "LayerNorm eps 0 dx");
     }
 }
+
+/// <summary>The fused modules keep the one-caller-at-a-time contract of the other modules.</summary>
+public class AddNormConcurrencyTests
+{
+    [Fact]
+    public void OneAddLayerNormHammeredFromSeveralThreadsGivesCorrectResultsOrRefuses()
+    {
+        int[] shape = [64, 64];
+        var rng = new Random(8);
+        var x = TestData.ToFloat(TestData.Normal(rng, 4096, 1, 2));
+        var u = TestData.ToFloat(TestData.Normal(rng, 4096));
+        var reference = new AddLayerNorm<float>([64]);
+        float[] hRef = new float[4096], yRef = new float[4096];
+        reference.Forward(x, u, shape, hRef, yRef);
+
+        var m = new AddLayerNorm<float>([64]);
+        int ok = 0, refused = 0, wrong = 0;
+        string? unexpected = null;
+        var until = DateTime.UtcNow.AddSeconds(1);
+        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        {
+            float[] h = new float[4096], y = new float[4096];
+            while (DateTime.UtcNow < until)
+            {
+                try
+                {
+                    m.Forward(x, u, shape, h, y);
+                    if (!y.AsSpan().SequenceEqual(yRef) || !h.AsSpan().SequenceEqual(hRef)) Interlocked.Increment(ref wrong);
+                    else Interlocked.Increment(ref ok);
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("AddLayerNorm<Single>.Forward") && e.Message.Contains("one caller at a time"))
+                {
+                    Interlocked.Increment(ref refused);
+                }
+                catch (Exception e)
+                {
+                    unexpected ??= e.ToString();
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Null(unexpected);
+        Assert.Equal(0, wrong);
+        Assert.True(ok > 0, "no call succeeded");
+        Assert.True(refused > 0, $"no concurrent call was refused in {ok} calls from 4 threads");
+    }
+}
