@@ -54,6 +54,34 @@ public class ModuleApiTests
     }
 
     [Fact]
+    public void AddNormInHalfEqualsAddingInTheStorageTypeThenTheUnfusedModule()
+    {
+        // Oracle: h rounded to T once (x + u in float64, one rounding), then RmsNorm<T>/LayerNorm<T> on that h.
+        // Same kernels on the same h, so y and dsum must agree to the storage type's last bit or so (1e-2 relative).
+        var rng = new Random(6);
+        int n = TestData.Count(Shape);
+        var x = TestData.Normal(rng, n, 1, 2);
+        var u = TestData.Normal(rng, n);
+        var dy = TestData.Normal(rng, n);
+        Check<Half>(new AddRmsNorm<Half>([16]), new RmsNorm<Half>([16]));
+        Check<Half>(new AddLayerNorm<Half>([16]), new LayerNorm<Half>([16]));
+
+        void Check<T>(AddNormalizer<T> fused, Normalizer<T> plain) where T : unmanaged
+        {
+            T[] xt = TestData.Convert<T>(x), ut = TestData.Convert<T>(u), dyt = TestData.Convert<T>(dy);
+            T[] h = new T[n], y = new T[n], dsum = new T[n], yPlain = new T[n], dxPlain = new T[n];
+            fused.Forward(xt, ut, Shape, h, y);
+            var hExpected = TestData.Convert<T>(TestData.ToDouble(xt).Zip(TestData.ToDouble(ut), (a, b) => a + b).ToArray());
+            Approx.Bitwise(TestData.ToDouble(hExpected), TestData.ToDouble(h), $"{typeof(T).Name} h");
+            plain.Forward(hExpected, Shape, yPlain);
+            Approx.Elementwise(TestData.ToDouble(yPlain), TestData.ToDouble(y), 1e-2, 1e-2, $"{typeof(T).Name} y");
+            fused.Backward(h, Shape, dyt, default, dsum);
+            plain.Backward(hExpected, Shape, dyt, dxPlain);
+            Approx.Elementwise(TestData.ToDouble(dxPlain), TestData.ToDouble(dsum), 1e-2, 1e-2, $"{typeof(T).Name} dsum");
+        }
+    }
+
+    [Fact]
     public void AddLayerNormGradientsMatchFiniteDifferences()
     {
         // L = Σ w·y + Σ v·h; dx = du = dsum; dγ, dβ from the parameters' Grad after one backward from zero.

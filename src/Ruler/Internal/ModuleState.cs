@@ -5,10 +5,9 @@ internal static class ModuleState
 {
     public const string RunningMean = "running_mean", RunningVar = "running_var", BatchesTracked = "num_batches_tracked";
 
-    public static Dictionary<string, Array> Export<T>(string module, IReadOnlyList<Parameter<T>> parameters, RunningStatistics<T>? running)
+    public static Dictionary<string, Array> Export<T>(IReadOnlyList<Parameter<T>> parameters, RunningStatistics<T>? running)
         where T : unmanaged
     {
-        _ = module;
         var state = new Dictionary<string, Array>(StringComparer.Ordinal);
         foreach (var p in parameters) state[p.Name] = p.Value.ToArray();
         if (running is not null)

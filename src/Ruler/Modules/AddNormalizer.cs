@@ -37,12 +37,11 @@ public abstract class AddNormalizer<T> where T : unmanaged
     {
         Check.ElementType<T>();
         ArgumentNullException.ThrowIfNull(normalizedShape);
-        long d = Check.Shape(normalizedShape, nameof(normalizedShape));
+        Check.Shape(normalizedShape, nameof(normalizedShape));
         Check.Eps(eps);
         _normalizedShape = normalizedShape.ToArray();
         Eps = eps;
         Center = center;
-        _ = d;
     }
 
     /// <summary>Added to the variance (or mean square) before the square root.</summary>
@@ -191,7 +190,7 @@ public abstract class AddNormalizer<T> where T : unmanaged
 
     /// <summary>The parameters by PyTorch's names (<c>weight</c>, <c>bias</c>), as copies; see <see cref="Normalizer{T}.StateDict"/>.</summary>
     /// <returns>A new dictionary from name to a copy of the values (<c>T[]</c>).</returns>
-    public Dictionary<string, Array> StateDict() => ModuleState.Export(AffineState.ModuleName(GetType()), _parameters, null);
+    public Dictionary<string, Array> StateDict() => ModuleState.Export(_parameters, null);
 
     /// <summary>Loads what <see cref="StateDict"/> exports: every key must be present with the right type and length, no other key.</summary>
     /// <param name="state">Name → values.</param>

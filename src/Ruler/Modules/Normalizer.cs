@@ -104,7 +104,7 @@ public abstract class Normalizer<T> where T : unmanaged
     /// exactly, so training resumes with the same bits.
     /// </summary>
     /// <returns>A new dictionary from name to a copy of the values.</returns>
-    public Dictionary<string, Array> StateDict() => ModuleState.Export(Internal.AffineState.ModuleName(GetType()), Parameters, StateRunning);
+    public Dictionary<string, Array> StateDict() => ModuleState.Export(Parameters, StateRunning);
 
     /// <summary>
     /// Loads a state exported by <see cref="StateDict"/> (or built by hand with the same names, types and lengths):
