@@ -13,7 +13,7 @@ public class RowNormBenchmarks
     private double[] _mean = [], _rstd = [];
     private int[] _shape = [];
     private readonly RulerSpec _layerNorm = RulerSpec.LayerNorm();
-    private readonly RulerSpec _rmsNorm = RulerSpec.RmsNorm();
+    private readonly RulerSpec _rmsNorm = RulerSpec.RmsNorm(1, 1e-5);
 
     /// <summary>Rows × features.</summary>
     [Params("8192x1024", "65536x768", "4096x64")]

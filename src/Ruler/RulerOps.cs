@@ -7,7 +7,9 @@ namespace Ruler;
 /// axis set. Tensors are contiguous row-major spans with an explicit shape. γ (<c>gamma</c>) and β (<c>beta</c>)
 /// have <see cref="RulerLayout.AffineSize"/> elements, or are empty to omit them. Saved statistics (<c>mean</c>,
 /// <c>rstd</c>) are float64, one per group (<see cref="RulerLayout.GroupCount"/>); a ruler without centering saves
-/// mean 0. Every argument is validated before anything is written. Thread-safe: it keeps no state of its own, so
+/// mean 0 (<see cref="RulerSpec.AllocateStatistics"/> allocates them for a shape). Backward functions
+/// <b>overwrite</b> their gradient outputs (named <c>…Out</c>); modules accumulate into <see cref="Parameter{T}.Grad"/>.
+/// Every argument is validated before anything is written. Thread-safe: it keeps no state of its own, so
 /// any number of threads may call it at once (on buffers they do not share for writing).
 /// </summary>
 public static class RulerOps
@@ -59,10 +61,27 @@ public static class RulerOps
     /// Gradients of a normalization: with x̂ = (x − mean)·rstd and g = dy·γ, dx = rstd·(g − mean(g) − x̂·mean(g·x̂))
     /// (without centering, the mean(g) term is absent); dγ = Σ dy·x̂ and dβ = Σ dy over every axis but the affine ones.
     /// When <paramref name="statisticsFromInput"/> is false (eval mode: the statistics were constants), dx = rstd·g.
-    /// <paramref name="dgamma"/> and <paramref name="dbeta"/> may be empty to skip them; they are overwritten, not accumulated.
     /// </summary>
+    /// <remarks>
+    /// <b>Overwrites, never accumulates</b>: <paramref name="dx"/>, <paramref name="dgammaOut"/> and <paramref name="dbetaOut"/>
+    /// receive this call's gradients and their previous contents are discarded. The modules (<see cref="LayerNorm{T}"/>,
+    /// <see cref="AddLayerNorm{T}"/>, …) instead <i>accumulate</i> into <see cref="Parameter{T}.Grad"/>, as PyTorch does;
+    /// to accumulate with this function, compute into scratch and add.
+    /// </remarks>
+    /// <param name="ruler">The ruler of the forward.</param>
+    /// <param name="x">The forward's input.</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="mean">The forward's saved means, one per group.</param>
+    /// <param name="rstd">The forward's saved 1/√(var + eps), one per group.</param>
+    /// <param name="gamma">γ, or empty for none.</param>
+    /// <param name="dy">Gradient of the output.</param>
+    /// <param name="dx">Gradient of x (overwritten).</param>
+    /// <param name="dgammaOut">dγ (overwritten), or empty to skip it.</param>
+    /// <param name="dbetaOut">dβ (overwritten), or empty to skip it.</param>
+    /// <param name="statisticsFromInput">Whether mean and rstd were measured from x (training) or constants (eval).</param>
+    /// <exception cref="ArgumentException">A length or the shape is invalid (nothing is written).</exception>
     public static void Backward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
-        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput = true)
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgammaOut, Span<T> dbetaOut, bool statisticsFromInput = true)
         where T : unmanaged
     {
         var layout = Resolve(ruler, x.Length, shape);
@@ -70,9 +89,9 @@ public static class RulerOps
         Check.OptionalLength(gamma.Length, layout.AffineSize, nameof(gamma));
         Check.Length(dy.Length, layout.Count, nameof(dy));
         Check.Length(dx.Length, layout.Count, nameof(dx));
-        Check.OptionalLength(dgamma.Length, layout.AffineSize, nameof(dgamma));
-        Check.OptionalLength(dbeta.Length, layout.AffineSize, nameof(dbeta));
-        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, statisticsFromInput);
+        Check.OptionalLength(dgammaOut.Length, layout.AffineSize, nameof(dgammaOut));
+        Check.OptionalLength(dbetaOut.Length, layout.AffineSize, nameof(dbetaOut));
+        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgammaOut, dbetaOut, statisticsFromInput);
     }
 
     /// <summary>Fused residual add + norm, the step of every Pre-norm block: h = x + u; y = norm(h). Returns both.</summary>
@@ -93,8 +112,25 @@ public static class RulerOps
     /// gradient of both x and u, written to <paramref name="dsum"/>. <paramref name="dh"/> (a gradient arriving at h
     /// directly, e.g. from the residual stream) may be empty.
     /// </summary>
+    /// <remarks>
+    /// <b>Overwrites, never accumulates</b>: <paramref name="dsum"/>, <paramref name="dgammaOut"/> and <paramref name="dbetaOut"/>
+    /// receive this call's gradients. The modules <see cref="AddLayerNorm{T}"/> and <see cref="AddRmsNorm{T}"/>
+    /// accumulate into <see cref="Parameter{T}.Grad"/> instead.
+    /// </remarks>
+    /// <param name="ruler">The ruler of the forward.</param>
+    /// <param name="h">The sum x + u the forward returned (the normalized tensor).</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="mean">The forward's saved means, one per group.</param>
+    /// <param name="rstd">The forward's saved 1/√(var + eps), one per group.</param>
+    /// <param name="gamma">γ, or empty for none.</param>
+    /// <param name="dy">Gradient of y = norm(h).</param>
+    /// <param name="dh">Gradient reaching h directly, or empty for none.</param>
+    /// <param name="dsum">Gradient of h, x and u (overwritten).</param>
+    /// <param name="dgammaOut">dγ (overwritten), or empty to skip it.</param>
+    /// <param name="dbetaOut">dβ (overwritten), or empty to skip it.</param>
+    /// <exception cref="ArgumentException">A length or the shape is invalid (nothing is written).</exception>
     public static void AddBackward<T>(RulerSpec ruler, ReadOnlySpan<T> h, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
-        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgamma, Span<T> dbeta) where T : unmanaged
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgammaOut, Span<T> dbetaOut) where T : unmanaged
     {
         var layout = Resolve(ruler, h.Length, shape);
         CheckStats(layout, mean.Length, rstd.Length);
@@ -102,9 +138,9 @@ public static class RulerOps
         Check.Length(dy.Length, layout.Count, nameof(dy));
         Check.OptionalLength(dh.Length, layout.Count, nameof(dh));
         Check.Length(dsum.Length, layout.Count, nameof(dsum));
-        Check.OptionalLength(dgamma.Length, layout.AffineSize, nameof(dgamma));
-        Check.OptionalLength(dbeta.Length, layout.AffineSize, nameof(dbeta));
-        Kernels.AddBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgamma, dbeta);
+        Check.OptionalLength(dgammaOut.Length, layout.AffineSize, nameof(dgammaOut));
+        Check.OptionalLength(dbetaOut.Length, layout.AffineSize, nameof(dbetaOut));
+        Kernels.AddBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgammaOut, dbetaOut);
     }
 
     internal static RulerLayout Resolve(RulerSpec ruler, int length, ReadOnlySpan<int> shape, string tensor = "x")

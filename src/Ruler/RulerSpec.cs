@@ -24,7 +24,11 @@ public sealed class RulerSpec
     /// <summary>Creates a ruler.</summary>
     /// <param name="reducedAxes">The axes whose elements share one mean and one scale (at least one).</param>
     /// <param name="center">Subtract the group mean (true: LayerNorm family) or only divide by the RMS (false: RMSNorm family).</param>
-    /// <param name="eps">Added to the variance (or mean square) before the square root; finite and &gt; 0.</param>
+    /// <param name="eps">
+    /// Added to the variance (or mean square) before the square root; finite and ≥ 0. With eps = 0 (which PyTorch
+    /// accepts too) a group of equal values (for a ruler without centering: all zeros) has variance 0, rstd = +∞ and
+    /// normalizes to NaN, as in PyTorch; any eps &gt; 0 keeps it finite (y = β).
+    /// </param>
     /// <param name="affineAxes">The axes γ and β are indexed by; empty for a ruler whose parameters are scalars or absent.</param>
     public RulerSpec(ReadOnlySpan<int> reducedAxes, bool center = true, double eps = 1e-5, ReadOnlySpan<int> affineAxes = default)
     {
@@ -83,8 +87,47 @@ public sealed class RulerSpec
     /// <summary>LayerNorm: statistics per leading index, over the trailing <paramref name="normalizedRank"/> dims; affine per normalized element.</summary>
     public static RulerSpec LayerNorm(int normalizedRank = 1, double eps = 1e-5) => Trailing(normalizedRank, true, eps);
 
-    /// <summary>RMSNorm: like LayerNorm without centering (scale only).</summary>
-    public static RulerSpec RmsNorm(int normalizedRank = 1, double eps = 1e-5) => Trailing(normalizedRank, false, eps);
+    /// <summary>
+    /// RMSNorm: like LayerNorm without centering (scale only). <paramref name="eps"/> has no default on purpose:
+    /// PyTorch's <c>nn.RMSNorm</c> (and <see cref="RmsNorm{T}"/>) default to the machine epsilon of the element type
+    /// (<see cref="MachineEpsilon{T}"/>), while many models use 1e-5 or 1e-6, and a ruler has no element type to
+    /// take a default from. Pass <c>RulerSpec.MachineEpsilon&lt;T&gt;()</c> for PyTorch's default.
+    /// </summary>
+    /// <param name="normalizedRank">How many trailing dims form one group (at least 1).</param>
+    /// <param name="eps">Added to the mean square; finite and ≥ 0 (0: a group of zeros normalizes to NaN, as in PyTorch).</param>
+    /// <returns>The ruler: reduce and affine over the trailing <paramref name="normalizedRank"/> axes, no centering.</returns>
+    /// <exception cref="ArgumentException"><paramref name="normalizedRank"/> is not positive, or eps is negative or not finite.</exception>
+    public static RulerSpec RmsNorm(int normalizedRank, double eps) => Trailing(normalizedRank, false, eps);
+
+    /// <summary>
+    /// The machine epsilon of <typeparamref name="T"/> (PyTorch's <c>torch.finfo(dtype).eps</c>): 2⁻²³ for float,
+    /// 2⁻⁵² for double, 2⁻¹⁰ for Half, 2⁻⁷ for <see cref="BFloat16"/>. The default eps of <see cref="RmsNorm{T}"/>.
+    /// </summary>
+    /// <typeparam name="T">float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <returns>The distance from 1 to the next larger value of <typeparamref name="T"/>.</returns>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is another type.</exception>
+    public static double MachineEpsilon<T>() where T : unmanaged
+    {
+        Check.ElementType<T>();
+        return typeof(T) == typeof(float) ? 1.1920928955078125e-07
+            : typeof(T) == typeof(Half) ? 0.0009765625
+            : typeof(T) == typeof(BFloat16) ? 0.0078125
+            : 2.220446049250313e-16;
+    }
+
+    /// <summary>
+    /// Allocates the saved statistics of this ruler for an input of the given shape: <c>mean</c> and <c>rstd</c>,
+    /// one float64 per group (<see cref="RulerLayout.GroupCount"/>), as <see cref="RulerOps.Forward{T}"/>,
+    /// <see cref="RulerOps.AddForward{T}"/>, <see cref="RulerOps.Normalize{T}"/> and the backwards take them.
+    /// </summary>
+    /// <param name="shape">The input's shape (the view's shape for GroupNorm, see <see cref="GroupNormView"/>).</param>
+    /// <returns>Two zeroed arrays of <see cref="RulerLayout.GroupCount"/> elements.</returns>
+    /// <exception cref="ArgumentException">The shape is invalid or an axis of the ruler is out of range for it.</exception>
+    public (double[] Mean, double[] Rstd) AllocateStatistics(ReadOnlySpan<int> shape)
+    {
+        int groups = Resolve(shape).GroupCount;
+        return (new double[groups], new double[groups]);
+    }
 
     /// <summary>InstanceNorm: statistics per (sample, channel) over the spatial positions; affine per channel.</summary>
     public static RulerSpec InstanceNorm(int rank, ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5)

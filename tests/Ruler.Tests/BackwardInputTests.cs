@@ -90,7 +90,7 @@ public class BackwardInputTests
         ln.Forward(a, [2, 8], new double[16]);
         var dxOriginal = new double[16];
         ln.Backward(a, [2, 8], dy, dxOriginal);
-        var gradOriginal = ln.Weight!.Grad.ToArray();
+        var gradOriginal = ln.Weight.Grad.ToArray();
         ln.ZeroGrad();
         var dxCopy = new double[16];
         ln.Backward((double[])a.Clone(), [2, 8], dy, dxCopy);
@@ -114,7 +114,7 @@ public class BackwardInputTests
         ln.Backward(swapped, [2, 8], dy, dx);
         var oracle = Oracle.Backward(swapped, [2, 8], i => i[0], 2, i => i[1], 8, true, 1e-5, Enumerable.Repeat(1.0, 8).ToArray(), dy);
         Approx.Elementwise(oracle.Dx, dx, 1e-12, 1e-12, "dx at the permuted input vs the oracle");
-        Approx.Elementwise(oracle.Dgamma, ln.Weight!.Grad, 1e-12, 1e-12, "dγ at the permuted input vs the oracle");
+        Approx.Elementwise(oracle.Dgamma, ln.Weight.Grad, 1e-12, 1e-12, "dγ at the permuted input vs the oracle");
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public class BackwardInputTests
         bn.Forward(a, [2, 3, 4], new double[24]);
         var dxAcross = new double[24];
         bn.Backward(b, [2, 3, 4], dy, dxAcross);
-        var gradAcross = bn.Weight!.Grad.ToArray();
+        var gradAcross = bn.Weight.Grad.ToArray();
         bn.ZeroGrad();
         bn.Forward(b, [2, 3, 4], new double[24]);
         var dxAtB = new double[24];

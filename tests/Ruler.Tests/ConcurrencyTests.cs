@@ -81,7 +81,7 @@ public class ConcurrencyTests
             var dx = new float[expected[s].X.Length];
             ln.Forward(expected[s].X, shape, new float[dx.Length]);
             ln.Backward(expected[s].X, shape, dys[s], dx);
-            return (dx, ln.Weight!.Grad.ToArray());
+            return (dx, ln.Weight.Grad.ToArray());
         }).ToArray();
         string? failure = null;
         var until = DateTime.UtcNow.AddSeconds(1);
@@ -99,7 +99,7 @@ public class ConcurrencyTests
                 ln.Backward(x, Shapes[s], dys[s], dx);
                 if (!y.AsSpan().SequenceEqual(yRef)) failure = $"thread {t}: y differs";
                 else if (!dx.AsSpan().SequenceEqual(reference[s].dx)) failure = $"thread {t}: dx differs";
-                else if (!ln.Weight!.Grad.AsSpan().SequenceEqual(reference[s].Item2)) failure = $"thread {t}: dγ differs";
+                else if (!ln.Weight.Grad.AsSpan().SequenceEqual(reference[s].Item2)) failure = $"thread {t}: dγ differs";
             }
         })).ToList();
         threads.ForEach(t => t.Start());

@@ -86,8 +86,8 @@ public class ExactStatisticsTests
             "groupnorm" => new GroupNorm<double>(2, 4, eps),
             _ => new InstanceNorm<double>(3, eps, affine: true, trackRunningStats: true),
         };
-        gamma.CopyTo(m.Weight!.Value, 0);
-        beta.CopyTo(m.Bias!.Value, 0);
+        gamma.CopyTo(m.Weight.Value, 0);
+        beta.CopyTo(m.Bias.Value, 0);
         m.Forward(x, shape, y);
         m.Backward(x, shape, dy, dx);
         return (y, dx, m.Weight.Grad, m.Bias.Grad);

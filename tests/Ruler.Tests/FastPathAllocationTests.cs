@@ -62,7 +62,7 @@ public class FastPathAllocationTests
         var (ruler, shape) = name switch
         {
             "LayerNorm" => (RulerSpec.LayerNorm(), new[] { 512, 256 }),
-            "RMSNorm" => (RulerSpec.RmsNorm(), new[] { 512, 256 }),
+            "RMSNorm" => (RulerSpec.RmsNorm(1, 1e-5), new[] { 512, 256 }),
             "BatchNorm NCHW" => (RulerSpec.BatchNorm(4), new[] { 8, 16, 32, 32 }),
             "BatchNorm NHWC" => (RulerSpec.BatchNorm(4, ChannelLayout.ChannelsLast), new[] { 8, 32, 32, 16 }),
             "GroupNorm NCHW" => (RulerSpec.GroupNorm(), RulerSpec.GroupNormView([8, 16, 32, 32], 4)),

@@ -89,8 +89,8 @@ public class MergeableStatisticsTests
         var beta = TestData.Normal(rng, c);
 
         var bn = new BatchNorm<double>(c, layout: layout);
-        gamma.CopyTo(bn.Weight!.Value, 0);
-        beta.CopyTo(bn.Bias!.Value, 0);
+        gamma.CopyTo(bn.Weight.Value, 0);
+        beta.CopyTo(bn.Bias.Value, 0);
         var whole = new double[x.Length];
         bn.Forward(x, Shape(n), whole);
 

@@ -71,8 +71,8 @@ public class OnnxOracleTests
         var beta = Random<T>(rng, d, 0, 0.5);
 
         var ln = new LayerNorm<T>(normalized, Epsilon, bias: bias);
-        gamma.CopyTo(ln.Weight!.Value, 0);
-        if (bias) beta.CopyTo(ln.Bias!.Value, 0);
+        gamma.CopyTo(ln.Weight.Value, 0);
+        if (bias) beta.CopyTo(ln.Bias.Value, 0);
         var y = new T[n];
         ln.Forward(x, shape, y);
 
@@ -112,7 +112,7 @@ public class OnnxOracleTests
         var x = Random<T>(rng, n, 0.5, 2);
         var gamma = Random<T>(rng, d, 1, 0.5);
         var rms = new RmsNorm<T>(normalized, Epsilon);
-        gamma.CopyTo(rms.Weight!.Value, 0);
+        gamma.CopyTo(rms.Weight.Value, 0);
         var y = new T[n];
         rms.Forward(x, shape, y);
         AssertAgree(RunOnnx(model, x, gamma)[0], y, $"RmsNorm vs {model}");
@@ -157,8 +157,8 @@ public class OnnxOracleTests
         var mean = Random<T>(rng, c, 0.3, 1);
         var var = TestData.Convert<T>(TestData.Uniform(rng, c, 0.2, 3));
         var bn = new BatchNorm<T>(c, Epsilon) { Training = false };
-        gamma.CopyTo(bn.Weight!.Value, 0);
-        beta.CopyTo(bn.Bias!.Value, 0);
+        gamma.CopyTo(bn.Weight.Value, 0);
+        beta.CopyTo(bn.Bias.Value, 0);
         mean.CopyTo(bn.Running!.Mean, 0);
         var.CopyTo(bn.Running.Variance, 0);
         var y = new T[n];
@@ -180,8 +180,8 @@ public class OnnxOracleTests
         var stats = Oracle.Normalize(x, shape, i => i[1], c, i => i[1], true, 0);
         var biasedVar = stats.Rstd.Select(r => 1 / (r * r)).ToArray();
         var bn = new BatchNorm<double>(c, Epsilon);
-        gamma.CopyTo(bn.Weight!.Value, 0);
-        beta.CopyTo(bn.Bias!.Value, 0);
+        gamma.CopyTo(bn.Weight.Value, 0);
+        beta.CopyTo(bn.Bias.Value, 0);
         var y = new double[n];
         bn.Forward(x, shape, y);
         var model = OneNodeModel.BatchNormalization(shape, Epsilon, OnnxElementType.Double);
@@ -213,8 +213,8 @@ public class OnnxOracleTests
         var gamma = Random<T>(rng, c, 1, 0.5);
         var beta = Random<T>(rng, c, 0, 0.5);
         var gn = new GroupNorm<T>(groups, c, Epsilon);
-        gamma.CopyTo(gn.Weight!.Value, 0);
-        beta.CopyTo(gn.Bias!.Value, 0);
+        gamma.CopyTo(gn.Weight.Value, 0);
+        beta.CopyTo(gn.Bias.Value, 0);
         var y = new T[n];
         gn.Forward(x, shape, y);
         var model = OneNodeModel.GroupNormalization(shape, groups, Epsilon, type, opset: 21);
@@ -239,8 +239,8 @@ public class OnnxOracleTests
         var gn = new GroupNorm<float>(groups, 6, Epsilon);
         for (int c = 0; c < 6; c++)
         {
-            gn.Weight!.Value[c] = scale[c / 2];
-            gn.Bias!.Value[c] = bias[c / 2];
+            gn.Weight.Value[c] = scale[c / 2];
+            gn.Bias.Value[c] = bias[c / 2];
         }
         var y = new float[60];
         gn.Forward(x, shape, y);
@@ -263,8 +263,8 @@ public class OnnxOracleTests
         var gamma = Random<float>(rng, c, 1, 0.5);
         var beta = Random<float>(rng, c, 0, 0.5);
         var inorm = new InstanceNorm<float>(c, Epsilon, affine: true);
-        gamma.CopyTo(inorm.Weight!.Value, 0);
-        beta.CopyTo(inorm.Bias!.Value, 0);
+        gamma.CopyTo(inorm.Weight.Value, 0);
+        beta.CopyTo(inorm.Bias.Value, 0);
         var y = new float[n];
         inorm.Forward(x, shape, y);
         var model = OneNodeModel.InstanceNormalization(shape, Epsilon);

@@ -11,8 +11,8 @@ public class PyTorchDefaultsTests
         Assert.Equal(0.1, bn.Running!.Momentum);
         Assert.True(bn.Training);
         Assert.Equal(["weight", "bias"], bn.Parameters.Select(p => p.Name));
-        Assert.All(bn.Weight!.Value, v => Assert.Equal(1f, v));
-        Assert.All(bn.Bias!.Value, v => Assert.Equal(0f, v));
+        Assert.All(bn.Weight.Value, v => Assert.Equal(1f, v));
+        Assert.All(bn.Bias.Value, v => Assert.Equal(0f, v));
         Assert.All(bn.Running.Mean, v => Assert.Equal(0f, v));
         Assert.All(bn.Running.Variance, v => Assert.Equal(1f, v));
         Assert.Null(new BatchNorm<float>(4, trackRunningStats: false).Running);
@@ -37,7 +37,7 @@ public class PyTorchDefaultsTests
         Assert.Equal(["weight"], new LayerNorm<float>([8], bias: false).Parameters.Select(p => p.Name));
         var gn = new GroupNorm<float>(2, 8);
         Assert.Equal(1e-5, gn.Eps);
-        Assert.Equal(8, gn.Weight!.Value.Length);
+        Assert.Equal(8, gn.Weight.Value.Length);
     }
 
     [Fact]

@@ -45,11 +45,11 @@ public class ValidationTests
         Rejects(() => new RulerSpec([]), "reducedAxes", "at least one axis", "none");
         Rejects(() => new RulerSpec([1, -1, 1]), "reducedAxes", "distinct", "[1, -1, 1]");
         Rejects(() => new RulerSpec([1], affineAxes: [0, 0]), "affineAxes", "distinct", "[0, 0]");
-        foreach (double eps in new[] { 0.0, -1e-5, double.NaN, double.PositiveInfinity })
+        foreach (double eps in new[] { -1e-5, double.NaN, double.PositiveInfinity })
         {
-            Rejects(() => new RulerSpec([1], eps: eps), "eps", "> 0");
-            Rejects(() => RulerSpec.LayerNorm(eps: eps), "eps", "> 0");
-            Rejects(() => RulerSpec.LayerNorm().WithEps(eps), "eps", "> 0");
+            Rejects(() => new RulerSpec([1], eps: eps), "eps", ">= 0");
+            Rejects(() => RulerSpec.LayerNorm(eps: eps), "eps", ">= 0");
+            Rejects(() => RulerSpec.LayerNorm().WithEps(eps), "eps", ">= 0");
         }
     }
 
@@ -59,7 +59,7 @@ public class ValidationTests
         Rejects(() => RulerSpec.BatchNorm(1), "rank", ">= 2", "1");
         Rejects(() => RulerSpec.InstanceNorm(2), "rank", ">= 3", "2");
         Rejects(() => RulerSpec.LayerNorm(0), "normalizedRank", "positive", "0");
-        Rejects(() => RulerSpec.RmsNorm(-1), "normalizedRank", "positive", "-1");
+        Rejects(() => RulerSpec.RmsNorm(-1, 1e-5), "normalizedRank", "positive", "-1");
     }
 
     [Fact]
@@ -154,15 +154,15 @@ public class ValidationTests
         var dx = Filled(12);
         var dgamma = Filled(4);
         var dbeta = Filled(4);
-        var check = RejectsLeaving((dx, "dx"), (dgamma, "dgamma"), (dbeta, "dbeta"));
+        var check = RejectsLeaving((dx, "dx"), (dgamma, "dgammaOut"), (dbeta, "dbetaOut"));
 
         check(() => RulerOps.Backward<double>(Ln, x, Shape, stats.AsSpan(1), stats, gamma, dy, dx, dgamma, dbeta), "mean", "length 3", "length 2");
         check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, dy, dx, dgamma, dbeta), "rstd", "length 3", "length 2");
         check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, new double[3], dy, dx, dgamma, dbeta), "gamma", "length 4", "length 3");
         check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy.AsSpan(1), dx, dgamma, dbeta), "dy", "length 12", "length 11");
         check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx.AsSpan(1), dgamma, dbeta), "dx", "length 12", "length 11");
-        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
-        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma, dbeta.AsSpan(2)), "dbeta", "length 4", "length 2");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma.AsSpan(1), dbeta), "dgammaOut", "length 4", "length 3");
+        check(() => RulerOps.Backward<double>(Ln, x, Shape, stats, stats, gamma, dy, dx, dgamma, dbeta.AsSpan(2)), "dbetaOut", "length 4", "length 2");
         check(() => RulerOps.Backward<double>(Ln, x.AsSpan(2), Shape, stats, stats, gamma, dy, dx, dgamma, dbeta), "x", "12 elements", "10");
     }
 
@@ -186,11 +186,11 @@ public class ValidationTests
         var dsum = Filled(12);
         var dgamma = Filled(4);
         var dbeta = Filled(4);
-        var checkBackward = RejectsLeaving((dsum, "dsum"), (dgamma, "dgamma"), (dbeta, "dbeta"));
+        var checkBackward = RejectsLeaving((dsum, "dsum"), (dgamma, "dgammaOut"), (dbeta, "dbetaOut"));
         checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x.AsSpan(1), dsum, dgamma, dbeta), "dh", "length 12 (or empty to omit it)", "length 11");
         checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x.AsSpan(1), x, dsum, dgamma, dbeta), "dy", "length 12", "length 11");
         checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum.AsSpan(1), dgamma, dbeta), "dsum", "length 12", "length 11");
-        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum, dgamma.AsSpan(1), dbeta), "dgamma", "length 4", "length 3");
+        checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats, gamma, x, x, dsum, dgamma.AsSpan(1), dbeta), "dgammaOut", "length 4", "length 3");
         checkBackward(() => RulerOps.AddBackward<double>(Ln, x, Shape, stats, stats.AsSpan(1), gamma, x, x, dsum, dgamma, dbeta), "rstd", "length 3", "length 2");
     }
 
@@ -225,13 +225,13 @@ public class ValidationTests
     {
         Rejects(() => new BatchNorm<float>(0), "numFeatures", "positive", "0");
         Rejects(() => new InstanceNorm<float>(-2), "numFeatures", "positive", "-2");
-        foreach (double eps in new[] { 0.0, -1.0, double.NaN })
+        foreach (double eps in new[] { -1.0, double.NaN })
         {
-            Rejects(() => new BatchNorm<float>(3, eps), "eps", "> 0");
-            Rejects(() => new InstanceNorm<float>(3, eps), "eps", "> 0");
-            Rejects(() => new GroupNorm<float>(1, 3, eps), "eps", "> 0");
-            Rejects(() => new LayerNorm<float>([3], eps), "eps", "> 0");
-            Rejects(() => new RmsNorm<float>([3], eps), "eps", "> 0");
+            Rejects(() => new BatchNorm<float>(3, eps), "eps", ">= 0");
+            Rejects(() => new InstanceNorm<float>(3, eps), "eps", ">= 0");
+            Rejects(() => new GroupNorm<float>(1, 3, eps), "eps", ">= 0");
+            Rejects(() => new LayerNorm<float>([3], eps), "eps", ">= 0");
+            Rejects(() => new RmsNorm<float>([3], eps), "eps", ">= 0");
         }
         foreach (double momentum in new[] { -0.1, 1.5, double.NaN, double.PositiveInfinity })
         {
@@ -320,7 +320,9 @@ public class ValidationTests
         ForwardRejects(bnLast, [2, 3, 4], 24, 24, "x", "3 channels on axis -1", "4 in shape [2, 3, 4]");
 
         var inorm = new InstanceNorm<double>(3, trackRunningStats: true);
-        ForwardRejects(inorm, [2, 3], 6, 6, "x", "rank >= 3", "[2, 3]");
+        ForwardRejects(inorm, [6], 6, 6, "x", "rank >= 2", "[6]");
+        ForwardRejects(inorm, [2, 3], 6, 6, "x", "3 channels on axis 0 of an unbatched (C, L) input", "2 in shape [2, 3]");
+        ForwardRejects(inorm, [3, 1], 3, 3, "x", "more than 1 spatial element when training");
         ForwardRejects(inorm, [2, 3, 1], 6, 6, "x", "more than 1 spatial element when training");
         ForwardRejects(inorm, [2, 2, 5], 20, 20, "x", "3 channels", "2 in shape [2, 2, 5]");
 

@@ -57,7 +57,7 @@ internal static class BenchSuite
 
     private static BenchCase RowForward(string op, int rows, int d, bool center)
     {
-        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm(1, 1e-5);
         var x = Random((long)rows * d, 1, 0.5f);
         var y = new float[x.Length];
         var gamma = Random(d, 2);
@@ -85,7 +85,7 @@ internal static class BenchSuite
     /// <summary>Half or BFloat16 storage (2 bytes per element) with float32 accumulation inside the kernel.</summary>
     private static BenchCase RowForwardNarrow<T>(string op, int rows, int d, bool center, string dtype) where T : unmanaged
     {
-        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm(1, 1e-5);
         var x = Narrow<T>(Random((long)rows * d, 1, 0.5f));
         var y = new T[x.Length];
         var gamma = Narrow<T>(Random(d, 2));
@@ -127,7 +127,7 @@ internal static class BenchSuite
 
     private static BenchCase RowBackward(string op, int rows, int d, bool center)
     {
-        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm(1, 1e-5);
         var x = Random((long)rows * d, 1, 0.5f);
         var dy = Random(x.Length, 4);
         var dx = new float[x.Length];
@@ -150,7 +150,7 @@ internal static class BenchSuite
 
     private static BenchCase AddForward(string op, int rows, int d, bool center)
     {
-        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm();
+        var ruler = center ? RulerSpec.LayerNorm() : RulerSpec.RmsNorm(1, 1e-5);
         var x = Random((long)rows * d, 1);
         var u = Random(x.Length, 5);
         var h = new float[x.Length];
@@ -172,12 +172,12 @@ internal static class BenchSuite
 
     private static OnnxFactory BatchNormEval(BatchNorm<float> bn) => (owner, x, y, shape) =>
         OnnxRuntimeCases.Create(owner, () => OneNodeModel.BatchNormalization(shape, (float)bn.Eps),
-            [new(x, shape), Channel(bn.Weight!.Value), Channel(bn.Bias!.Value), Channel(bn.Running!.Mean), Channel(bn.Running.Variance)],
+            [new(x, shape), Channel(bn.Weight.Value), Channel(bn.Bias.Value), Channel(bn.Running!.Mean), Channel(bn.Running.Variance)],
             new(y, shape));
 
     private static OnnxFactory GroupNormOnnx(GroupNorm<float> gn) => (owner, x, y, shape) =>
         OnnxRuntimeCases.Create(owner, () => OneNodeModel.GroupNormalization(shape, gn.NumGroups, (float)gn.Eps),
-            [new(x, shape), Channel(gn.Weight!.Value), Channel(gn.Bias!.Value)], new(y, shape));
+            [new(x, shape), Channel(gn.Weight.Value), Channel(gn.Bias.Value)], new(y, shape));
 
     private static OnnxFactory InstanceNormOnnx(InstanceNorm<float> norm) => (owner, x, y, shape) =>
         OnnxRuntimeCases.Create(owner, () => OneNodeModel.InstanceNormalization(shape, (float)norm.Eps),

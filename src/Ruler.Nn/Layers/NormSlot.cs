@@ -176,7 +176,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var ruler = RulerFor(shape);
         EnsureStatistics(ruler.Resolve(shape).GroupCount);
         var y = Ensure(ref _sumY, x.Length);
-        RulerOps.AddForward<T>(ruler, x, u, shape, Affine(_fusable.Weight), Affine(_fusable.Bias), h, y, _mean, _rstd);
+        RulerOps.AddForward<T>(ruler, x, u, shape, Affine(_fusable.HasWeight ? _fusable.Weight : null), Affine(_fusable.HasBias ? _fusable.Bias : null), h, y, _mean, _rstd);
         LastForwardFused = true;
         return (h, _lastY = y);
     }
@@ -210,7 +210,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         // After a fused forward the statistics are the slot's; after a plain one, the normalizer's own.
         ReadOnlySpan<double> mean = LastForwardFused ? _mean : _fusable.SavedMean;
         ReadOnlySpan<double> rstd = LastForwardFused ? _rstd : _fusable.SavedRstd;
-        var (weight, bias) = (_fusable.Weight, _fusable.Bias);
+        var (weight, bias) = (_fusable.HasWeight ? _fusable.Weight : null, _fusable.HasBias ? _fusable.Bias : null);
         var dgamma = weight is null ? default : Ensure(ref _dgamma, weight.Grad.Length).AsSpan();
         var dbeta = bias is null ? default : Ensure(ref _dbeta, bias.Grad.Length).AsSpan();
         // The kernel overwrites dγ and dβ; a layer accumulates them, like every other backward here.

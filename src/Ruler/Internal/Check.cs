@@ -10,8 +10,8 @@ internal static class Check
 
     public static void Eps(double eps, string argument = "eps")
     {
-        if (!double.IsFinite(eps) || eps <= 0)
-            throw Fail(argument, "a finite value > 0", Fmt(eps));
+        if (!double.IsFinite(eps) || eps < 0)
+            throw Fail(argument, "a finite value >= 0", Fmt(eps));
     }
 
     public static void Momentum(double? momentum, string argument = "momentum")

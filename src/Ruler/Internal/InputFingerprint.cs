@@ -28,15 +28,15 @@ internal sealed class InputFingerprint
     }
 
     /// <summary>Refuses a backward input that cannot be the forward's: none recorded, overwritten in place, or another shape.</summary>
-    public void Verify(int length, ReadOnlySpan<int> shape)
+    public void Verify(int length, ReadOnlySpan<int> shape, string argument = "x")
     {
         if (!_recorded)
             throw new InvalidOperationException("Backward: expected a successful Forward on this instance first, got none.");
         if (_overwritten)
-            throw Check.Fail("x", "the input of the last Forward, which wrote its output over that input (in place), so the values the gradient needs are gone; run Forward with y separate from x before Backward",
+            throw Check.Fail(argument, $"the input of the last Forward, which wrote its output over that input (in place), so the values the gradient needs are gone; run Forward with y separate from {argument} before Backward",
                 "a Backward after an in-place Forward");
         if (!shape.SequenceEqual(_shape) || length != _length)
-            throw Check.Fail("x", $"the input of the last Forward, shape {Check.ShapeText(_shape)} ({_length} elements)",
+            throw Check.Fail(argument, $"the input of the last Forward, shape {Check.ShapeText(_shape)} ({_length} elements)",
                 $"shape {Check.ShapeText(shape)} ({length} elements)");
     }
 }

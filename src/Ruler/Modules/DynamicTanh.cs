@@ -41,6 +41,12 @@ public sealed class DynamicTanh<T> : Normalizer<T> where T : unmanaged
     /// <summary>β per normalized element.</summary>
     public Parameter<T> Bias { get; }
 
+    /// <summary>Always true: DyT always has γ (for the same checks as the normalizers').</summary>
+    public bool HasWeight => true;
+
+    /// <summary>Always true: DyT always has β.</summary>
+    public bool HasBias => true;
+
     /// <inheritdoc />
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
 

@@ -4,6 +4,9 @@ namespace Ruler;
 /// InstanceNorm (Ulyanov et al. 2016): one ruler per (sample, channel), over the spatial positions. PyTorch's
 /// defaults: no affine, no running statistics. With running statistics, training folds in the batch average of
 /// the per-instance means and unbiased variances, and eval normalizes every instance with them.
+/// Accepts (N, C, spatial…) of rank ≥ 3 and, as PyTorch's InstanceNorm1d does, an unbatched rank-2 input (C, L)
+/// ((L, C) channels-last), normalized as one sample. Unbatched inputs of higher rank ((C, H, W) for InstanceNorm2d)
+/// cannot be told apart from batched ones of the same rank ((N, C, L)): add a leading batch dim of 1 for them.
 /// </summary>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class InstanceNorm<T> : RunningStatisticsNormalizer<T> where T : unmanaged
@@ -23,7 +26,17 @@ public sealed class InstanceNorm<T> : RunningStatisticsNormalizer<T> where T : u
     /// <inheritdoc />
     public override (RulerSpec Ruler, int[] View) RulerFor(ReadOnlySpan<int> shape)
     {
-        CheckChannels(shape, Layout, NumFeatures, 3, "InstanceNorm (N, C, spatial…)");
+        if (shape.Length == 2)
+        {
+            // Unbatched (C, L) / (L, C): the view (1, C, L) / (1, L, C), one sample.
+            Internal.Check.Shape(shape, "x");
+            int c = shape[Layout == ChannelLayout.ChannelsFirst ? 0 : 1];
+            if (c != NumFeatures)
+                throw Internal.Check.Fail("x", $"{NumFeatures} channels on axis {(Layout == ChannelLayout.ChannelsFirst ? "0" : "-1")} of an unbatched ({(Layout == ChannelLayout.ChannelsFirst ? "C, L" : "L, C")}) input",
+                    $"{c} in shape {Internal.Check.ShapeText(shape)}");
+            return (RulerSpec.InstanceNorm(3, Layout, Eps), [1, shape[0], shape[1]]);
+        }
+        CheckChannels(shape, Layout, NumFeatures, 2, "InstanceNorm (C, L) or (N, C, spatial…)");
         return (RulerSpec.InstanceNorm(shape.Length, Layout, Eps), shape.ToArray());
     }
 }

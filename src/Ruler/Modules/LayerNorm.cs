@@ -37,7 +37,9 @@ public sealed class LayerNorm<T> : RulerNormalizer<T> where T : unmanaged
 
 /// <summary>
 /// RMSNorm (Zhang &amp; Sennrich 2019): LayerNorm without centering, y = x / √(mean(x²) + eps) · γ. Scale only.
-/// As in PyTorch, eps defaults to the machine epsilon of the element type.
+/// As in PyTorch (<c>nn.RMSNorm(eps=None)</c>), eps defaults to the machine epsilon of the element type
+/// (<see cref="RulerSpec.MachineEpsilon{T}"/>: 1.19e-7 for float), not LayerNorm's 1e-5; pass eps to match a model
+/// trained with another value. The functional <see cref="RulerSpec.RmsNorm"/> has no default eps at all.
 /// </summary>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
@@ -46,9 +48,9 @@ public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
 
     /// <summary>Creates an RMSNorm with PyTorch's defaults.</summary>
     /// <param name="normalizedShape">The trailing dims to normalize over.</param>
-    /// <param name="eps">Added to the mean square; null means the machine epsilon of T.</param>
+    /// <param name="eps">Added to the mean square; null (the default) means the machine epsilon of T, <see cref="RulerSpec.MachineEpsilon{T}"/>.</param>
     /// <param name="elementwiseAffine">Learnable γ (ones) per normalized element.</param>
-    public RmsNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true) : base(eps ?? MachineEpsilon())
+    public RmsNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true) : base(eps ?? RulerSpec.MachineEpsilon<T>())
     {
         long d = Check.Shape(normalizedShape, nameof(normalizedShape));
         _normalizedShape = normalizedShape.ToArray();
@@ -65,11 +67,6 @@ public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
         return (RulerSpec.RmsNorm(_normalizedShape.Length, Eps), shape.ToArray());
     }
 
-    private static double MachineEpsilon() =>
-        typeof(T) == typeof(float) ? 1.1920928955078125e-07
-        : typeof(T) == typeof(Half) ? 0.0009765625
-        : typeof(T) == typeof(BFloat16) ? 0.0078125
-        : 2.220446049250313e-16;
 }
 
 internal static class TrailingShape

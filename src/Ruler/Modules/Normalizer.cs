@@ -96,6 +96,41 @@ public abstract class Normalizer<T> where T : unmanaged
     /// <summary>The backward proper, run while this instance is held, for the verified input of the last forward.</summary>
     private protected abstract void BackwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx);
 
+    /// <summary>
+    /// The module's state under PyTorch's <c>state_dict()</c> names, as copies: <c>weight</c> and <c>bias</c> (where
+    /// the layer has them; DyT also <c>alpha</c>) and, for a BatchNorm or InstanceNorm that tracks running statistics,
+    /// <c>running_mean</c>, <c>running_var</c> (<c>T[]</c>) and <c>num_batches_tracked</c> (a <c>long[]</c> of one
+    /// element, the count the cumulative average (momentum null) divides by). <see cref="LoadStateDict"/> restores it
+    /// exactly, so training resumes with the same bits.
+    /// </summary>
+    /// <returns>A new dictionary from name to a copy of the values.</returns>
+    public Dictionary<string, Array> StateDict() => ModuleState.Export(Parameters, StateRunning);
+
+    /// <summary>
+    /// Loads a state exported by <see cref="StateDict"/> (or built by hand with the same names, types and lengths):
+    /// every key of this module must be present and no other (PyTorch's <c>strict=True</c>). Everything is checked
+    /// before anything is written. Gradients and <see cref="Training"/> are left as they are.
+    /// </summary>
+    /// <param name="state">Name → values: <c>T[]</c> of the parameter's length, and <c>long[1]</c> for <c>num_batches_tracked</c>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="state"/> is null.</exception>
+    /// <exception cref="ArgumentException">A key is missing or unexpected, or a value has the wrong type or length (nothing is loaded).</exception>
+    /// <exception cref="InvalidOperationException">Another call on this instance is running.</exception>
+    public void LoadStateDict(IReadOnlyDictionary<string, Array> state)
+    {
+        Enter(nameof(LoadStateDict));
+        try
+        {
+            ModuleState.Import(Internal.AffineState.ModuleName(GetType()), state, Parameters, StateRunning);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>The running statistics that belong to the state, if any.</summary>
+    private protected virtual RunningStatistics<T>? StateRunning => null;
+
     /// <summary>Zeroes every parameter gradient.</summary>
     public void ZeroGrad()
     {
@@ -107,7 +142,7 @@ public abstract class Normalizer<T> where T : unmanaged
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
             throw new InvalidOperationException(
-                $"{GetType().Name}.{method}: another call on this instance is running. A module instance serves one caller at a time; " +
+                $"{Internal.AffineState.ModuleName(GetType())}.{method}: another call on this instance is running. A module instance serves one caller at a time; " +
                 "use one instance per thread (RulerOps and RulerSpec may be shared).");
     }
 

@@ -27,11 +27,22 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// <summary>Added to the variance before the square root.</summary>
     public double Eps { get; }
 
-    /// <summary>γ, or null when the layer has no scale.</summary>
-    public Parameter<T>? Weight { get; private set; }
+    private Parameter<T>? _weight;
+    private Parameter<T>? _bias;
 
-    /// <summary>β, or null when the layer has no shift.</summary>
-    public Parameter<T>? Bias { get; private set; }
+    /// <summary>Whether the layer has a learnable scale γ (<see cref="Weight"/>).</summary>
+    public bool HasWeight => _weight is not null;
+
+    /// <summary>Whether the layer has a learnable shift β (<see cref="Bias"/>).</summary>
+    public bool HasBias => _bias is not null;
+
+    /// <summary>γ (PyTorch's <c>weight</c>).</summary>
+    /// <exception cref="InvalidOperationException">The layer has no γ (created with affine off); see <see cref="HasWeight"/>.</exception>
+    public Parameter<T> Weight => _weight ?? throw AffineState.Missing(GetType(), "Weight", "γ", nameof(HasWeight));
+
+    /// <summary>β (PyTorch's <c>bias</c>).</summary>
+    /// <exception cref="InvalidOperationException">The layer has no β (created with affine or bias off; RMSNorm never has one); see <see cref="HasBias"/>.</exception>
+    public Parameter<T> Bias => _bias ?? throw AffineState.Missing(GetType(), "Bias", "β", nameof(HasBias));
 
     /// <inheritdoc />
     public override IReadOnlyList<Parameter<T>> Parameters => _parameters;
@@ -50,8 +61,8 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
 
     private protected void CreateAffine(int length, bool weight, bool bias)
     {
-        if (weight) _parameters.Add(Weight = new Parameter<T>("weight", Filled(length, 1)) { NoWeightDecay = true });
-        if (bias) _parameters.Add(Bias = new Parameter<T>("bias", Filled(length, 0)) { NoWeightDecay = true });
+        if (weight) _parameters.Add(_weight = new Parameter<T>("weight", Filled(length, 1)) { NoWeightDecay = true });
+        if (bias) _parameters.Add(_bias = new Parameter<T>("bias", Filled(length, 0)) { NoWeightDecay = true });
     }
 
     /// <summary>Whether this call normalizes with statistics of the input (else with running statistics).</summary>
@@ -74,8 +85,8 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
         Check.Length(y.Length, layout.Count, nameof(y));
         Validate(layout, shape);
         var (mean, rstd) = Stats(layout.GroupCount);
-        ReadOnlySpan<T> gamma = Weight is null ? default : Weight.Value;
-        ReadOnlySpan<T> beta = Bias is null ? default : Bias.Value;
+        ReadOnlySpan<T> gamma = _weight is null ? default : _weight.Value;
+        ReadOnlySpan<T> beta = _bias is null ? default : _bias.Value;
         bool fromInput = UsesInputStatistics;
         _lastUsedInputStatistics = fromInput;
         if (fromInput) ForwardWithInputStatistics(layout, x, gamma, beta, y, mean, rstd);
@@ -104,34 +115,13 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
             _dgamma = new T[layout.AffineSize];
             _dbeta = new T[layout.AffineSize];
         }
-        if (_lastUsedInputStatistics && VerifyBackwardInput) CheckStatistics(layout, x, mean, rstd);
+        if (_lastUsedInputStatistics && VerifyBackwardInput) SavedStatistics.Verify(layout, x, mean, rstd, ref _check, "x");
         T[] dgamma = _dgamma, dbeta = _dbeta;
-        ReadOnlySpan<T> gamma = Weight is null ? default : Weight.Value;
+        ReadOnlySpan<T> gamma = _weight is null ? default : _weight.Value;
         Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx,
-            Weight is null ? default : dgamma.AsSpan(), Bias is null ? default : dbeta.AsSpan(), _lastUsedInputStatistics);
-        if (Weight is not null) Accumulate(Weight.Grad, dgamma);
-        if (Bias is not null) Accumulate(Bias.Grad, dbeta);
-    }
-
-    /// <summary>
-    /// Measures x again and refuses it unless every group's statistics are the saved ones, to a relative 1e-9 in
-    /// float32/16-bit storage and 1e-13 in float64 (the same x gives the same bits): the backward's formula is the
-    /// gradient at x only with x's own statistics.
-    /// </summary>
-    private void CheckStatistics(RulerLayout layout, ReadOnlySpan<T> x, double[] mean, double[] rstd)
-    {
-        var moments = _check.Length == layout.GroupCount ? _check : _check = new GroupMoments[layout.GroupCount];
-        Kernels.Moments(layout, x, moments);
-        double tolerance = typeof(T) == typeof(double) ? 1e-13 : 1e-9;
-        for (int g = 0; g < moments.Length; g++)
-        {
-            var (m, r) = GroupStatistics.Of(moments[g], layout.Ruler.Center, layout.Ruler.Eps);
-            bool same = (m.Equals(mean[g]) && r.Equals(rstd[g]))                                    // bits (NaN included)
-                || (Math.Abs(m - mean[g]) * rstd[g] <= tolerance && Math.Abs(r - rstd[g]) <= tolerance * rstd[g]);
-            if (!same)
-                throw Check.Fail("x", $"the input of the last Forward (group {g}: mean {Check.Fmt(mean[g])}, rstd {Check.Fmt(rstd[g])})",
-                    $"an input whose group {g} has mean {Check.Fmt(m)}, rstd {Check.Fmt(r)} (changed since the Forward, or another tensor)");
-        }
+            _weight is null ? default : dgamma.AsSpan(), _bias is null ? default : dbeta.AsSpan(), _lastUsedInputStatistics);
+        if (_weight is not null) Accumulate(_weight.Grad, dgamma);
+        if (_bias is not null) Accumulate(_bias.Grad, dbeta);
     }
 
     /// <summary>The layout of <see cref="RulerFor"/> for this input shape; the last one is reused for the same shape.</summary>

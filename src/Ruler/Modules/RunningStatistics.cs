@@ -39,6 +39,9 @@ public sealed class RunningStatistics<T> where T : unmanaged
         BatchesTracked = 0;
     }
 
+    /// <summary>Sets the batch count of loaded statistics (<see cref="Normalizer{T}.LoadStateDict"/>).</summary>
+    internal void Restore(long batchesTracked) => BatchesTracked = batchesTracked;
+
     /// <summary>Folds one batch in: per channel, its mean and unbiased variance.</summary>
     internal void Update(ReadOnlySpan<double> batchMean, ReadOnlySpan<double> batchUnbiasedVariance)
     {

@@ -36,6 +36,8 @@ public abstract class RunningStatisticsNormalizer<T> : RulerNormalizer<T> where 
     /// <summary>Running statistics, or null when not tracked.</summary>
     public RunningStatistics<T>? Running { get; }
 
+    private protected override RunningStatistics<T>? StateRunning => Running;
+
     /// <summary>What a training-mode group of a single value is called in the error ("value per channel", …).</summary>
     private protected abstract string SingleValueGroup { get; }
 

@@ -82,8 +82,8 @@ internal sealed class NormCase
             _ when Name.StartsWith("GroupNorm") => new GroupNorm<T>(NumGroups, Shape[channelAxis], eps, layout: Layout),
             _ => throw new InvalidOperationException(Name),
         };
-        TestData.Convert<T>(gamma).CopyTo(m.Weight!.Value, 0);
-        if (m.Bias is not null) TestData.Convert<T>(beta ?? new double[AffineSize]).CopyTo(m.Bias.Value, 0);
+        TestData.Convert<T>(gamma).CopyTo(m.Weight.Value, 0);
+        if (m.HasBias) TestData.Convert<T>(beta ?? new double[AffineSize]).CopyTo(m.Bias.Value, 0);
         return m;
     }
 
