@@ -97,11 +97,7 @@ internal static class LabCommand
         var errors = new List<string>();
         foreach (string id in lab.Environment.Selected)
         {
-            var record = lab.ExperimentOf(id);
-            var results = lab.ResultsOf(id).ToList();
-            var verdict = LabFormat.Verdict(record, results);
-            var key = record?.Status == ExperimentStatus.Done ? LabFormat.Headline(results) : null;
-            var anchor = key?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor;
+            var (record, verdict, key, anchor) = LabFormat.SummaryRow(lab, id);
             string colour = verdict.Word switch { "pass" => "green", "report" => "grey", _ => "red" };
             if (verdict.Word == "error") errors.Add($"{id} failed: {verdict.Detail}");
             table.AddRow(

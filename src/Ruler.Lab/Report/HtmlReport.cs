@@ -45,11 +45,7 @@ public static class HtmlReport
             .Append("<thead><tr><th>Experiment</th><th>Claim</th><th>Our value</th><th>Anchor</th><th>Verdict</th></tr></thead>\n<tbody>\n");
         foreach (string id in lab.Environment.Selected)
         {
-            var record = lab.ExperimentOf(id);
-            var results = lab.ResultsOf(id).ToList();
-            var verdict = LabFormat.Verdict(record, results);
-            var key = record?.Status == ExperimentStatus.Done ? LabFormat.Headline(results) : null;
-            var anchor = key?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor;
+            var (record, verdict, key, anchor) = LabFormat.SummaryRow(lab, id);
             html.Append("<tr data-id=\"").Append(E(id)).Append("\"><td class=\"id\"><a href=\"#").Append(E(id)).Append("\">").Append(E(id)).Append("</a> ")
                 .Append(E(record?.Title ?? Title(id))).Append("</td>");
             html.Append("<td>").Append(E(record?.Claim ?? Claim(id))).Append("</td>");

@@ -12,6 +12,20 @@ public sealed record ExperimentVerdict(string Word, string Detail);
 public static class LabFormat
 {
     /// <summary>
+    /// One experiment's row of a summary table (the report's and the terminal's): its record (null when it has not
+    /// run), its verdict, the headline result (null unless it finished) and the anchor shown beside it.
+    /// </summary>
+    /// <param name="lab">The results file's content.</param>
+    /// <param name="id">The experiment.</param>
+    public static (ExperimentRecord? Record, ExperimentVerdict Verdict, LabResult? Headline, Anchor? Anchor) SummaryRow(LabResults lab, string id)
+    {
+        var record = lab.ExperimentOf(id);
+        var results = lab.ResultsOf(id).ToList();
+        var headline = record?.Status == ExperimentStatus.Done ? Headline(results) : null;
+        return (record, Verdict(record, results), headline, headline?.Anchor ?? results.FirstOrDefault(r => r.Anchor is not null)?.Anchor);
+    }
+
+    /// <summary>
     /// The result a summary shows for an experiment: the first one judged by a criterion (a failed criterion is the
     /// news, a held one the claim), else the first result; null when there are none.
     /// </summary>
