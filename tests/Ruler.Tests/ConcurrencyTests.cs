@@ -35,39 +35,18 @@ public class ConcurrencyTests
     {
         var expected = Expected(11);
         var ln = new LayerNorm<float>([64]);
-        int ok = 0, refused = 0, wrong = 0;
-        string? unexpected = null;
-        var until = DateTime.UtcNow.AddSeconds(1.5);
-        var threads = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        Hammer.AssertCorrectOrRefused(4, TimeSpan.FromSeconds(1.5), t =>
         {
             var rng = new Random(t);
-            while (DateTime.UtcNow < until)
+            return () =>
             {
                 int s = rng.Next(Shapes.Length);
                 var (x, yRef, _) = expected[s];
                 var y = new float[x.Length];
-                try
-                {
-                    ln.Forward(x, Shapes[s], y);
-                    if (!y.AsSpan().SequenceEqual(yRef)) Interlocked.Increment(ref wrong);
-                    else Interlocked.Increment(ref ok);
-                }
-                catch (InvalidOperationException e) when (e.Message.Contains("one caller at a time"))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-                catch (Exception e)
-                {
-                    unexpected ??= e.ToString();
-                }
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        Assert.Null(unexpected);
-        Assert.Equal(0, wrong);
-        Assert.True(ok > 0, "no call succeeded");
-        Assert.True(refused > 0, $"no concurrent call was refused in {ok} calls from 4 threads");
+                ln.Forward(x, Shapes[s], y);
+                return y.AsSpan().SequenceEqual(yRef);
+            };
+        }, "one caller at a time");
     }
 
     [Fact]

@@ -406,35 +406,14 @@ public class AddNormConcurrencyTests
         reference.Forward(x, u, shape, hRef, yRef);
 
         var m = new AddLayerNorm<float>([64]);
-        int ok = 0, refused = 0, wrong = 0;
-        string? unexpected = null;
-        var until = DateTime.UtcNow.AddSeconds(1);
-        var threads = Enumerable.Range(0, 4).Select(_ => new Thread(() =>
+        Hammer.AssertCorrectOrRefused(4, TimeSpan.FromSeconds(1), _ =>
         {
             float[] h = new float[4096], y = new float[4096];
-            while (DateTime.UtcNow < until)
+            return () =>
             {
-                try
-                {
-                    m.Forward(x, u, shape, h, y);
-                    if (!y.AsSpan().SequenceEqual(yRef) || !h.AsSpan().SequenceEqual(hRef)) Interlocked.Increment(ref wrong);
-                    else Interlocked.Increment(ref ok);
-                }
-                catch (InvalidOperationException e) when (e.Message.Contains("AddLayerNorm<Single>.Forward") && e.Message.Contains("one caller at a time"))
-                {
-                    Interlocked.Increment(ref refused);
-                }
-                catch (Exception e)
-                {
-                    unexpected ??= e.ToString();
-                }
-            }
-        })).ToList();
-        threads.ForEach(t => t.Start());
-        threads.ForEach(t => t.Join());
-        Assert.Null(unexpected);
-        Assert.Equal(0, wrong);
-        Assert.True(ok > 0, "no call succeeded");
-        Assert.True(refused > 0, $"no concurrent call was refused in {ok} calls from 4 threads");
+                m.Forward(x, u, shape, h, y);
+                return y.AsSpan().SequenceEqual(yRef) && h.AsSpan().SequenceEqual(hRef);
+            };
+        }, "AddLayerNorm<Single>.Forward", "one caller at a time");
     }
 }
