@@ -5,9 +5,9 @@ using Ruler.Lab.Runner;
 namespace Ruler.Lab.Tests;
 
 /// <summary>
-/// A real kill: `ruler lab E1 E7 --quick` is killed as soon as results.json shows E1 finished; the files must be valid,
-/// and `--resume` must finish E7 without running E1 again. (E7 is quick and deterministic; while it is a placeholder
-/// that throws at once, the run ends before the kill lands and this test fails: it needs E7 built.)
+/// A real kill: `ruler lab E1 E4 --quick` is killed as soon as results.json shows E1 finished; the files must be valid,
+/// and `--resume` must finish E4 without running E1 again. E4 is the second experiment because its quick size runs for
+/// seconds (E7's 0.3 s could finish before a poller starved by a loaded machine sees E1 and kills).
 /// </summary>
 public sealed class KillAndResumeTests : IDisposable
 {
@@ -20,7 +20,7 @@ public sealed class KillAndResumeTests : IDisposable
     {
         string results = Path.Combine(output, "results.json");
         LabResults? afterKill = null;
-        using (var lab = LabCli.Start("lab", "E1", "E7", "--quick", "--out", output))
+        using (var lab = LabCli.Start("lab", "E1", "E4", "--quick", "--out", output))
         {
             _ = lab.StandardOutput.ReadToEndAsync();
             _ = lab.StandardError.ReadToEndAsync();
@@ -39,19 +39,19 @@ public sealed class KillAndResumeTests : IDisposable
             }
         }
         Assert.True(afterKill.Experiments.Count == 1,
-            $"the kill landed after {string.Join(", ", afterKill.Experiments.Select(e => $"{e.Id} ({e.Status})"))} finished: E7 must run longer than the poll");
+            $"the kill landed after {string.Join(", ", afterKill.Experiments.Select(e => $"{e.Id} ({e.Status})"))} finished: E4 must run longer than the poll");
         var first = afterKill.Experiments[0];
         Assert.Equal("E1", first.Id);
         Assert.Null(afterKill.Environment.EndedAt);
         Assert.Contains("Not run: the run has not reached this experiment", File.ReadAllText(Path.Combine(output, "index.html")));
 
-        var (exitCode, stdout, stderr) = await LabCli.RunAsync(TimeSpan.FromMinutes(3), "lab", "E1", "E7", "--quick", "--out", output, "--resume");
+        var (exitCode, stdout, stderr) = await LabCli.RunAsync(TimeSpan.FromMinutes(3), "lab", "E1", "E4", "--quick", "--out", output, "--resume");
         var resumed = LabResults.FromJson(File.ReadAllText(results));
         Assert.Contains("E1 kept from the previous run", stdout);
         Assert.Equal(JsonSerializer.Serialize(first), JsonSerializer.Serialize(resumed.ExperimentOf("E1"))); // same finish time, seconds and code version: not recomputed
         Assert.Equal(afterKill.ResultsOf("E1"), resumed.ResultsOf("E1"));
-        var e7 = resumed.ExperimentOf("E7");
-        Assert.True(e7 is { Status: ExperimentStatus.Done }, $"E7 did not finish on resume: {e7?.Error}\n{stdout}\n{stderr}");
+        var second = resumed.ExperimentOf("E4");
+        Assert.True(second is { Status: ExperimentStatus.Done }, $"E4 did not finish on resume: {second?.Error}\n{stdout}\n{stderr}");
         Assert.NotNull(resumed.Environment.EndedAt);
         Assert.Equal(resumed.Passed ? 0 : 1, exitCode);
         Assert.Empty(Directory.GetFiles(output, "*" + AtomicFile.TempSuffix));
