@@ -2,15 +2,13 @@ using Ruler.Lab.Invariance;
 
 namespace Ruler.Lab.Tests;
 
+/// <summary>Runs E1 once at the quick size for every test of the class.</summary>
+public sealed class E1Fixture() : QuickRunFixture("E1");
+
 /// <summary>LAB.md E1's Pass criteria at the quick size.</summary>
-public sealed class E1Tests : IDisposable
+public sealed class E1Tests(E1Fixture fixture) : IClassFixture<E1Fixture>
 {
-    private readonly QuickRun run = new();
-    private readonly ExperimentReport report;
-
-    public E1Tests() => report = run.Run("E1");
-
-    public void Dispose() => run.Dispose();
+    private readonly ExperimentReport report = fixture.Report;
 
     [Theory]
     [InlineData("normalize([1, 2, 3]) = [−v, 0, v]: v")]
@@ -59,7 +57,7 @@ public sealed class E1Tests : IDisposable
     {
         Assert.Contains(report.Results, r => r.Anchor?.Source.Contains("Ba, Kiros & Hinton 2016", StringComparison.Ordinal) == true);
         var figure = Assert.Single(report.Figures);
-        Assert.True(new FileInfo(Path.Combine(run.Directory, figure.File)).Length > 1000);
+        Assert.True(new FileInfo(Path.Combine(fixture.Run.Directory, figure.File)).Length > 1000);
         Assert.All(report.Results, r => Assert.NotEqual(Verdict.Fail, r.Verdict));
     }
 

@@ -3,15 +3,7 @@ using Ruler.Lab.Experiments;
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E2 once at the quick size for every test of the class.</summary>
-public sealed class E2Fixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E2Fixture() => Report = Run.Run("E2");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E2Fixture() : QuickRunFixture("E2");
 
 public sealed class E2Tests(E2Fixture fixture) : IClassFixture<E2Fixture>
 {

@@ -1,15 +1,7 @@
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E3 once at the quick size for every test of the class.</summary>
-public sealed class E3Fixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E3Fixture() => Report = Run.Run("E3");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E3Fixture() : QuickRunFixture("E3");
 
 public sealed class E3Tests(E3Fixture fixture) : IClassFixture<E3Fixture>
 {

@@ -1,15 +1,7 @@
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E4 once at the quick size for every test of the class.</summary>
-public sealed class E4Fixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E4Fixture() => Report = Run.Run("E4");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E4Fixture() : QuickRunFixture("E4");
 
 public sealed class E4Tests(E4Fixture fixture) : IClassFixture<E4Fixture>
 {

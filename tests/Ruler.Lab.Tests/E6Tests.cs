@@ -1,15 +1,7 @@
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E6 once at the quick size (the untrained LN and BN models) for all its tests.</summary>
-public sealed class E6QuickFixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E6QuickFixture() => Report = Run.Run("E6");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E6QuickFixture() : QuickRunFixture("E6");
 
 /// <summary>LAB.md E6's Pass criteria at the quick size, asserted on the measured logit changes.</summary>
 public sealed class E6Tests(E6QuickFixture fixture) : IClassFixture<E6QuickFixture>

@@ -1,15 +1,7 @@
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E7 once at the quick size (16 blocks) for all its tests.</summary>
-public sealed class E7QuickFixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E7QuickFixture() => Report = Run.Run("E7");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E7QuickFixture() : QuickRunFixture("E7");
 
 /// <summary>LAB.md E7's Pass criteria at the quick size, asserted on the measured values.</summary>
 public sealed class E7Tests(E7QuickFixture fixture) : IClassFixture<E7QuickFixture>

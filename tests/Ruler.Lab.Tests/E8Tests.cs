@@ -3,15 +3,7 @@ using Ruler.Lab.Experiments;
 namespace Ruler.Lab.Tests;
 
 /// <summary>Runs E8 once at the quick size (L ∈ {6, 12, 24}, 2 seeds) for all its tests.</summary>
-public sealed class E8QuickFixture : IDisposable
-{
-    internal QuickRun Run { get; } = new();
-    internal ExperimentReport Report { get; }
-
-    public E8QuickFixture() => Report = Run.Run("E8");
-
-    public void Dispose() => Run.Dispose();
-}
+public sealed class E8QuickFixture() : QuickRunFixture("E8");
 
 /// <summary>LAB.md E8's Pass criterion at the quick size, asserted on the measured gradient norms.</summary>
 public sealed class E8Tests(E8QuickFixture fixture) : IClassFixture<E8QuickFixture>

@@ -16,3 +16,18 @@ internal sealed class QuickRun : IDisposable
 
     public void Dispose() => System.IO.Directory.Delete(Directory, recursive: true);
 }
+
+/// <summary>
+/// Runs one experiment once at the quick size for every test of a class (xunit class fixture); each experiment's
+/// tests derive a fixture from it with the experiment's id.
+/// </summary>
+public abstract class QuickRunFixture : IDisposable
+{
+    protected QuickRunFixture(string id) => Report = Run.Run(id);
+
+    internal QuickRun Run { get; } = new();
+
+    internal ExperimentReport Report { get; }
+
+    public void Dispose() => Run.Dispose();
+}
