@@ -30,7 +30,7 @@ internal static unsafe class Kernels
             fixed (T* px = x)
             fixed (GroupMoments* pm = moments)
             {
-                if (kind == PlanKind.Rows) RowKernels.Forward<T>(rows, true, 0, px, null, null, null, null, null, null, null, pm, true);
+                if (kind == PlanKind.Rows) RowKernels.Moments(rows, new RowMomentsArgs<T> { X = px, Moments = pm });
                 else ColumnKernels.Forward<T>(columns, true, 0, px, null, null, null, null, null, null, null, pm, true);
             }
         }
@@ -276,7 +276,17 @@ internal static unsafe class Kernels
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
-            if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            if (kind == PlanKind.Rows)
+            {
+                if (pu != null)
+                    RowKernels.AddForward(rows, new RowAddForwardArgs<T>
+                    {
+                        X = px, U = pu, H = ph, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, Center = center, Eps = eps,
+                    });
+                else if (measure)
+                    RowKernels.Forward(rows, new RowForwardArgs<T> { X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, Center = center, Eps = eps });
+                else RowKernels.Normalize(rows, new RowNormalizeArgs<T> { X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, MeanLo = meanLo });
+            }
             else ColumnKernels.Forward(columns, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
         }
     }
@@ -298,7 +308,21 @@ internal static unsafe class Kernels
         fixed (T* pdg = dgamma)
         fixed (T* pdb = dbeta)
         {
-            if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            if (kind == PlanKind.Rows)
+            {
+                if (pdh != null)
+                    RowKernels.AddBackward(rows, new RowAddBackwardArgs<T>
+                    {
+                        H = px, Mean = pm, Rstd = pr, MeanLo = pl, Gamma = pg, Dy = pdy, Dh = pdh, Dsum = pdx, Dgamma = pdg, Dbeta = pdb,
+                        AffineSize = layout.AffineSize, Center = center,
+                    });
+                else
+                    RowKernels.Backward(rows, new RowBackwardArgs<T>
+                    {
+                        X = px, Mean = pm, Rstd = pr, MeanLo = pl, Gamma = pg, Dy = pdy, Dx = pdx, Dgamma = pdg, Dbeta = pdb,
+                        AffineSize = layout.AffineSize, Center = center, FromInput = fromInput,
+                    });
+            }
             else ColumnKernels.Backward(columns, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
         }
     }
