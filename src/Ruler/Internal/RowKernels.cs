@@ -91,12 +91,12 @@ internal static unsafe class RowKernels
     /// The shared body of the backward entry points (and the call form <see cref="NarrowChunks"/> still uses):
     /// dx (+ dh when not null), and dγ, dβ (each may be null) from per-task float64 partials merged in task order.
     /// With <paramref name="fromInput"/> false the statistics were constants: dx = rstd·γ·dy. Rows with γ per element
-    /// take <see cref="RowBackwardBlocks"/>; planes and per-run γ the general job below.
+    /// of at least 8 KB take <see cref="RowBackwardBlocks"/>; shorter rows, planes and per-run γ the general job below.
     /// </summary>
     public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput, double* meanLo = null) where T : unmanaged
     {
-        if (RowBackwardBlocks.Handles(plan, gamma != null || dgamma != null || dbeta != null))
+        if (RowBackwardBlocks.Handles<T>(plan, gamma != null || dgamma != null || dbeta != null))
         {
             RowBackwardBlocks.Run(plan, center, fromInput, x, mean, rstd, meanLo, gamma, dy, dh, dx, dgamma, dbeta);
             return;

@@ -27,9 +27,16 @@ internal static unsafe class RowBackwardBlocks
     /// <summary>A task covers at least this many rows when dγ or dβ is summed, so merging the partials stays a few percent of the traffic.</summary>
     private const int MinRowsPerTask = 32;
 
+    /// <summary>
+    /// Rows shorter than this many bytes stay with the per-row kernel (<see cref="RowKernels"/>): a whole row and its
+    /// dγ, dβ partials fit in L1 there, which measured faster than blocks (hidden sizes 64 and 768, float).
+    /// </summary>
+    private const int MinRowBytes = 8 * 1024;
+
     /// <summary>Whether this plan and these arguments take the block kernel.</summary>
-    public static bool Handles(in RowPlan plan, bool affine) =>
-        plan.Segments == 1 && (plan.RunLength == 1 || !affine) && (plan.Period == 1 || !affine);
+    public static bool Handles<T>(in RowPlan plan, bool affine) where T : unmanaged =>
+        plan.Segments == 1 && (plan.RunLength == 1 || !affine) && (plan.Period == 1 || !affine)
+        && (long)plan.SegmentLength * sizeof(T) >= MinRowBytes;
 
     /// <summary>Rows per block for rows of <paramref name="n"/> elements of T.</summary>
     public static int BlockRows<T>(int n) where T : unmanaged =>
@@ -106,6 +113,7 @@ internal static unsafe class RowBackwardBlocks
                 {
                     X = X + o, Dy = Dy + o, Dh = Dh == null ? null : Dh + o, Dx = Dx + o, Gamma = Gamma, Rows = count, Stride = N,
                     Scalars = scalars, FromInput = FromInput, Dg = dg, Db = dg == null ? null : dg + N,
+                    Ahead = FromInput && r0 + count < end ? (long)count * N : 0,
                 };
                 Simd.Run<T, RowGradBlockLoop<T>>(ref loop, N);
             }

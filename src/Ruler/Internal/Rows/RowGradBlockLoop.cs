@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Ruler.Internal;
 
@@ -16,6 +17,12 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
     public int Rows, Stride;
     public bool FromInput;
 
+    /// <summary>
+    /// Not 0 (x86 only): x and dy this many elements further on (the next block) are prefetched into L2 element by
+    /// element as the block is written, so the next block's sums read from cache while this block's dx goes out.
+    /// </summary>
+    public long Ahead;
+
     private const int Mh = 0, Ml = RowBackwardBlocks.MaxBlock, B = 2 * RowBackwardBlocks.MaxBlock, K = 3 * RowBackwardBlocks.MaxBlock,
         S = 4 * RowBackwardBlocks.MaxBlock;
 
@@ -26,6 +33,7 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
         int rows = Rows;
         long stride = Stride;
         bool sums = Dg != null, fromInput = FromInput;
+        long ahead = Sse.IsSupported ? Ahead : 0;
         TV one = SV.Splat(Num.FromDouble<TE>(1));
         for (int j = start; j < end; j += SV.Count)
         {
@@ -33,6 +41,11 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
             long o = j;
             for (int r = 0; r < rows; r++, o += stride)
             {
+                if (ahead != 0)
+                {
+                    Sse.Prefetch1(x + o + ahead);
+                    Sse.Prefetch1(dy + o + ahead);
+                }
                 TV d = SV.Load(dy + o), xc = SV.Sub(SV.Sub(SV.Load(x + o), SV.Splat(c[Mh + r])), SV.Splat(c[Ml + r]));
                 TV s = SV.Splat(c[S + r]);
                 if (sums)

@@ -38,8 +38,8 @@ internal unsafe struct RowGradSums<T> : ISimdLoop where T : unmanaged
             S.Accumulate(ref g0, ref g1, a);
             S.Accumulate(ref p0, ref p1, S.Mul(a, S.Sub(S.Sub(S.Load(x + i), mh), ml)));
         }
-        SumG += S.Sum(g0, g1) + S.Sum(g2, g3);
-        SumGXc += S.Sum(p0, p1) + S.Sum(p2, p3);
+        SumG += S.Sum(S.AddWide(g0, g2), S.AddWide(g1, g3));
+        SumGXc += S.Sum(S.AddWide(p0, p2), S.AddWide(p1, p3));
     }
 
     public void Scalar(int i)
