@@ -56,6 +56,34 @@ public class FastPathRowBlockTests
     }
 
     [Fact]
+    public void BlockBackwardAllocatesNothingPerCall()
+    {
+        int rows = 131, n = 2063;
+        var ruler = RulerSpec.LayerNorm();
+        int[] shape = [rows, n];
+        var x = new float[rows * n];
+        var dy = new float[rows * n];
+        var dx = new float[rows * n];
+        var gamma = new float[n];
+        var dg = new float[n];
+        var db = new float[n];
+        var mean = new double[rows];
+        var rstd = new double[rows];
+        for (int i = 0; i < x.Length; i++) (x[i], dy[i]) = (MathF.Sin(i), MathF.Cos(i * 0.7f));
+        Array.Fill(gamma, 1.5f);
+        RulerOps.Forward<float>(ruler, x, shape, gamma, default, new float[x.Length], mean, rstd);
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            RulerOps.Backward<float>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            RulerOps.Backward<float>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
+    }
+
+    [Fact]
     public void GradientAccumulationIsTheScalarSumBitForBit()
     {
         var rng = new Random(5);

@@ -27,6 +27,9 @@ internal static unsafe class RowBackwardBlocks
     /// <summary>A task covers at least this many rows when dγ or dβ is summed, so merging the partials stays a few percent of the traffic.</summary>
     private const int MinRowsPerTask = 32;
 
+    /// <summary>At most this many tasks when dγ or dβ is summed, so the partials (2·n float64 per task) stay bounded.</summary>
+    private const int MaxSumTasks = 256;
+
     /// <summary>
     /// Rows shorter than this many bytes stay with the per-row kernel (<see cref="RowKernels"/>): a whole row and its
     /// dγ, dβ partials fit in L1 there, which measured faster than blocks (hidden sizes 64 and 768, float).
@@ -49,7 +52,7 @@ internal static unsafe class RowBackwardBlocks
         int n = plan.SegmentLength, rows = plan.Groups;
         bool sums = dgamma != null || dbeta != null;
         long total = (long)rows * n;
-        int tasks = Threading.TaskCount(total, sums ? Math.Max(1, rows / MinRowsPerTask) : rows);
+        int tasks = Threading.TaskCount(total, sums ? Math.Clamp(rows / MinRowsPerTask, 1, MaxSumTasks) : rows);
         int partials = sums ? 2 * n * tasks : 0;
         var rented = partials > 0 ? ArrayPool<double>.Shared.Rent(partials) : null;
         fixed (double* scratch = rented)
