@@ -10,6 +10,9 @@ namespace Ruler.Internal;
 /// it is in cache. Planes (BatchNorm NCHW: N segments per group): memory is walked in order, sample by sample;
 /// a task owns a range of samples and keeps partial moments (or gradient sums) per group, merged in task order.
 /// Task counts depend on the shape only, so results are the same bits for any thread count.
+/// One entry point per op, each taking one argument struct (<see cref="RowForwardArgs{T}"/> and its siblings in
+/// Rows/RowArgs.cs): Moments, Forward, Normalize, AddForward, Backward, AddBackward. Row backward with γ per element
+/// and rows of 8 KB or more runs in blocks (<see cref="RowBackwardBlocks"/>).
 /// </summary>
 internal static unsafe class RowKernels
 {
