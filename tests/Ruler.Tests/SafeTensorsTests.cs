@@ -30,9 +30,9 @@ public sealed class SafeTensorsTests : IDisposable
 
     private static byte[] Bits(Array a)
     {
-        var bytes = new byte[Buffer.ByteLength(a)];
-        Buffer.BlockCopy(a, 0, bytes, 0, bytes.Length);
-        return bytes;
+        int size = System.Runtime.InteropServices.Marshal.SizeOf(a.GetType().GetElementType()!);
+        return System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(
+            ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(a), a.Length * size).ToArray();
     }
 
     [Fact]
