@@ -309,4 +309,35 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal(before, System.IO.File.ReadAllBytes(path));
         Assert.Equal([path], Directory.GetFiles(_dir));
     }
+
+    [Fact]
+    public void RandomlyCorruptedFilesLoadOrRaiseSafeTensorsExceptionAndNothingElse()
+    {
+        using var memory = new MemoryStream();
+        SafeTensorsFile.Write(memory, EveryDType(), new Dictionary<string, string> { ["k"] = "v" });
+        byte[] valid = memory.ToArray();
+        var rng = new Random(20261201);
+        int refused = 0;
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            byte[] bytes = valid.ToArray();
+            switch (trial % 3)
+            {
+                case 0: bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8)); break;          // one bit flipped
+                case 1: bytes[rng.Next(Math.Min(bytes.Length, 8 + 64))] = (byte)rng.Next(256); break; // a length or header byte replaced
+                default: bytes = bytes[..rng.Next(bytes.Length)]; break;                            // cut short
+            }
+            try
+            {
+                var tensors = SafeTensorsFile.Read(bytes, "fuzz", out _);
+                foreach (var t in tensors) Assert.Equal(t.Shape.Aggregate(1L, (p, d) => p * d), t.Data.Length);
+            }
+            catch (SafeTensorsException e)
+            {
+                Assert.StartsWith("fuzz: expected ", e.Message);
+                refused++;
+            }
+        }
+        Assert.InRange(refused, 500, 2000);   // most corruptions are caught; the rest changed only data bytes or JSON whitespace
+    }
 }
