@@ -340,4 +340,18 @@ public sealed class SafeTensorsTests : IDisposable
         }
         Assert.InRange(refused, 500, 2000);   // most corruptions are caught; the rest changed only data bytes or JSON whitespace
     }
+
+    [Fact]
+    public void TensorsComeBackInHeaderOrderWhateverTheOrderOfTheirData()
+    {
+        string path = WriteRaw("{\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8);
+        byte[] file = System.IO.File.ReadAllBytes(path);
+        BinaryPrimitives.WriteSingleLittleEndian(file.AsSpan(file.Length - 8), 1f);   // a's data first
+        BinaryPrimitives.WriteSingleLittleEndian(file.AsSpan(file.Length - 4), 2f);
+        System.IO.File.WriteAllBytes(path, file);
+        var tensors = SafeTensorsFile.Load(path);
+        Assert.Equal(["b", "a"], tensors.Select(t => t.Name));
+        Assert.Equal(new[] { 2f }, (float[])tensors[0].Data);
+        Assert.Equal(new[] { 1f }, (float[])tensors[1].Data);
+    }
 }

@@ -55,14 +55,14 @@ public static class SafeTensorsFile
         WriteBody(stream, Header(list, metadata), list);
     }
 
-    /// <summary>Reads every tensor of <paramref name="path"/>, in the order of their data.</summary>
+    /// <summary>Reads every tensor of <paramref name="path"/>, in the order the header lists them.</summary>
     /// <param name="path">A safetensors file.</param>
     /// <param name="only">When given, every tensor must have this dtype (checked as the header is read).</param>
     /// <returns>The tensors, each with a new array of its dtype's element type.</returns>
     /// <exception cref="SafeTensorsException">The file cannot be read or is not a valid safetensors file of the supported dtypes.</exception>
     public static IReadOnlyList<SafeTensor> Load(string path, SafeTensorsDType? only = null) => Load(path, out _, only);
 
-    /// <summary>Reads every tensor of <paramref name="path"/>, in the order of their data, and the header's metadata.</summary>
+    /// <summary>Reads every tensor of <paramref name="path"/>, in the order the header lists them, and the header's metadata.</summary>
     /// <param name="path">A safetensors file.</param>
     /// <param name="metadata">Receives the <see cref="MetadataKey"/> pairs (empty when the file has none).</param>
     /// <param name="only">When given, every tensor must have this dtype (checked as the header is read).</param>
@@ -88,7 +88,7 @@ public static class SafeTensorsFile
     /// <param name="source">The name errors give for it (a path, a resource name).</param>
     /// <param name="metadata">Receives the <see cref="MetadataKey"/> pairs (empty when the file has none).</param>
     /// <param name="only">When given, every tensor must have this dtype.</param>
-    /// <returns>The tensors, in the order of their data.</returns>
+    /// <returns>The tensors, in the order the header lists them.</returns>
     /// <exception cref="SafeTensorsException">The bytes are not a valid safetensors file of the supported dtypes.</exception>
     public static IReadOnlyList<SafeTensor> Read(ReadOnlySpan<byte> bytes, string source, out IReadOnlyDictionary<string, string> metadata,
         SafeTensorsDType? only = null)
@@ -288,8 +288,7 @@ public static class SafeTensorsFile
         }
         long expectedBegin = 0;
         // By begin, then end: a zero-size tensor at the offset where a non-empty one starts comes first, whatever the listing order.
-        var ordered = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToArray();
-        foreach (var e in ordered)
+        foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
         {
             if (e.Begin != expectedBegin)
                 throw new SafeTensorsException(path, $"tensor \"{e.Name}\" to start at data byte {expectedBegin} (no gaps or overlaps)", $"{e.Begin}");
@@ -299,7 +298,7 @@ public static class SafeTensorsFile
         }
         if (expectedBegin != dataLength)
             throw new SafeTensorsException(path, $"{expectedBegin} data bytes after the header", $"{dataLength} (trailing bytes)");
-        return (ordered, dataStart, metadata);
+        return (entries.ToArray(), dataStart, metadata);
     }
 
     private static void ReadMetadata(JsonElement value, string path, Dictionary<string, string> metadata)
