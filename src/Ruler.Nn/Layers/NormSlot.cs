@@ -7,7 +7,7 @@ namespace Ruler.Nn;
 /// <para>
 /// A slot also runs the residual add that feeds it (<see cref="AddForward"/>: h = x + u, y = norm(h)) and the
 /// matching backward (<see cref="AddBackward"/>: dh = dResidual + normᵀ(dy)). For LayerNorm and RMSNorm these are
-/// one pass each of the library's fused kernels (<see cref="RulerOps.AddForward{T}"/>, <see cref="RulerOps.AddBackward{T}"/>),
+/// one pass each of the library's fused kernels (<see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>, <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>),
 /// the kernels <c>ruler bench</c> measures; other fillings add and normalize in two steps.
 /// </para>
 /// </summary>
@@ -152,7 +152,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// The residual add and this norm in one step: h = x + u, y = norm(h), with h the new residual stream and y
-    /// what the next sublayer reads. LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddForward{T}"/>
+    /// what the next sublayer reads. LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>
     /// (h is rounded to T before it is measured, so h and y are those of the two-step form up to the last bits
     /// of y); other fillings add, then normalize. Both buffers are the slot's, valid until its next forward;
     /// backward is <see cref="AddBackward"/> (or <see cref="Backward"/> when nothing reaches h directly).
@@ -188,7 +188,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     /// The gradient of the slot's input h (the residual stream of <see cref="AddForward"/>, or the x of
     /// <see cref="Forward"/>): dh = dResidual + normᵀ(dy), where dResidual is the gradient reaching h directly
     /// (along the residual path). It is also the gradient of both addends x and u of <see cref="AddForward"/>.
-    /// LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddBackward{T}"/>. Accumulates γ, β (and α)
+    /// LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>. Accumulates γ, β (and α)
     /// gradients; returns a buffer the slot owns.
     /// </summary>
     /// <param name="dy">Gradient of the slot's output y.</param>
