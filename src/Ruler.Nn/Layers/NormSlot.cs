@@ -43,13 +43,10 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     public static NormSlot<T> ForTokens(string name, NormKind kind, int dim, int groups = 1) => kind switch
     {
         NormKind.None => new(name, kind, null, null, 2),
-        NormKind.LayerNorm => new(name, kind, new LayerNorm<T>([dim]), null, 2),
-        NormKind.RmsNorm => new(name, kind, new RmsNorm<T>([dim]), null, 2),
-        NormKind.GroupNorm => new(name, kind, new GroupNorm<T>(groups, dim), null, 2),
-        NormKind.BatchNorm => new(name, kind, new BatchNorm<T>(dim), null, 2),
         NormKind.DyT => new(name, kind, new DynamicTanh<T>([dim]), null, 2),
         NormKind.CenterOnly => new(name, kind, null, new CenterOnly<T>(dim), 2),
-        _ => throw new ArgumentException($"NormSlot: {kind} has no per-token form; use it on images.", nameof(kind)),
+        _ when Info(kind) is { HasTokenForm: false } => throw new ArgumentException($"NormSlot: {kind} has no per-token form; use it on images.", nameof(kind)),
+        _ => new(name, kind, Info(kind).ForTokens<T>(dim, groups), null, 2),
     };
 
     /// <summary>A slot for images (N, C, H, W): BatchNorm/GroupNorm/InstanceNorm per channel, LayerNorm/RMSNorm/DyT/center-only over (C, H, W).</summary>
@@ -65,16 +62,16 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         return kind switch
         {
             NormKind.None => new(name, kind, null, null, 4),
-            NormKind.LayerNorm => new(name, kind, new LayerNorm<T>(chw), null, 4),
-            NormKind.RmsNorm => new(name, kind, new RmsNorm<T>(chw), null, 4),
-            NormKind.GroupNorm => new(name, kind, new GroupNorm<T>(groups, channels), null, 4),
-            NormKind.InstanceNorm => new(name, kind, new InstanceNorm<T>(channels, affine: true), null, 4),
-            NormKind.BatchNorm => new(name, kind, new BatchNorm<T>(channels), null, 4),
             NormKind.DyT => new(name, kind, new DynamicTanh<T>(chw), null, 4),
             NormKind.CenterOnly => new(name, kind, null, new CenterOnly<T>(channels * height * width), 4),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown norm kind."),
+            _ => new(name, kind, Info(kind).ForImages<T>(channels, height, width, groups), null, 4),
         };
     }
+
+    /// <summary>The library's entry for a normalizer kind (<see cref="Normalizers"/>: one list, read here by name).</summary>
+    private static NormalizerInfo Info(NormKind kind) =>
+        Normalizers.All.FirstOrDefault(n => n.Name == kind.ToString())
+        ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown norm kind.");
 
     /// <summary>A slot around a normalizer built by the caller (any eps, momentum, affine choice), for activations of the given rank (2: tokens, 4: images).</summary>
     /// <param name="name">Prefix of its parameters' names.</param>
@@ -83,16 +80,10 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     public static NormSlot<T> From(string name, Normalizer<T> normalizer, int rank)
     {
         if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "NormSlot: rank must be >= 1.");
-        var kind = normalizer switch
-        {
-            LayerNorm<T> => NormKind.LayerNorm,
-            RmsNorm<T> => NormKind.RmsNorm,
-            GroupNorm<T> => NormKind.GroupNorm,
-            InstanceNorm<T> => NormKind.InstanceNorm,
-            BatchNorm<T> => NormKind.BatchNorm,
-            DynamicTanh<T> => NormKind.DyT,
-            _ => throw new ArgumentException($"NormSlot: unknown normalizer {normalizer.GetType().Name}.", nameof(normalizer)),
-        };
+        ArgumentNullException.ThrowIfNull(normalizer);
+        NormKind kind = normalizer is DynamicTanh<T> ? NormKind.DyT
+            : Normalizers.Of(normalizer) is { } info && Enum.TryParse<NormKind>(info.Name, out var named) ? named
+            : throw new ArgumentException($"NormSlot: unknown normalizer {normalizer.GetType().Name}.", nameof(normalizer));
         return new(name, kind, normalizer, null, rank);
     }
 
