@@ -9,8 +9,8 @@ namespace Ruler;
 /// </summary>
 /// <remarks>
 /// <para><b>Contract.</b> Every method takes a resolved layout and spans whose lengths the caller checked against it
-/// (a backend still must not read or write outside them when handed wrong ones: it throws an
-/// <see cref="ArgumentException"/> instead). Outputs are overwritten, never accumulated. Statistics are float64,
+/// (a backend handed a wrong one anyway must not read or write outside it: it throws instead, before touching
+/// anything; the CPU's bounds check throws <see cref="InvalidOperationException"/>). Outputs are overwritten, never accumulated. Statistics are float64,
 /// one per group (<see cref="RulerLayout.GroupCount"/>); γ, β and their gradients have
 /// <see cref="RulerLayout.AffineSize"/> elements or are empty for none. Results must match the float64 reference
 /// within the tolerances the tests state, and be the same bits for any thread count.</para>
