@@ -167,7 +167,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var ruler = RulerFor(shape);
         EnsureStatistics(ruler.Resolve(shape).GroupCount);
         var y = Ensure(ref _sumY, x.Length);
-        RulerOps.AddForward<T>(ruler, x, u, shape, Affine(_fusable.HasWeight ? _fusable.Weight : null), Affine(_fusable.HasBias ? _fusable.Bias : null), h, y, _mean, _rstd);
+        RulerOps.AddForward<T>(_fusable.Backend, ruler, x, u, shape, Affine(_fusable.HasWeight ? _fusable.Weight : null), Affine(_fusable.HasBias ? _fusable.Bias : null), h, y, _mean, _rstd);
         LastForwardFused = true;
         return (h, _lastY = y);
     }
@@ -205,7 +205,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var dgamma = weight is null ? default : Ensure(ref _dgamma, weight.Grad.Length).AsSpan();
         var dbeta = bias is null ? default : Ensure(ref _dbeta, bias.Grad.Length).AsSpan();
         // The kernel overwrites dγ and dβ; a layer accumulates them, like every other backward here.
-        RulerOps.AddBackward<T>(RulerFor(_shape), x, _shape, mean, rstd, Affine(weight), dy, dResidual, dsum, dgamma, dbeta);
+        RulerOps.AddBackward<T>(_fusable.Backend, RulerFor(_shape), x, _shape, mean, rstd, Affine(weight), dy, dResidual, dsum, dgamma, dbeta);
         if (weight is not null) VectorOps.Add<T>(weight.Grad, dgamma, weight.Grad);
         if (bias is not null) VectorOps.Add<T>(bias.Grad, dbeta, bias.Grad);
         return dsum;
