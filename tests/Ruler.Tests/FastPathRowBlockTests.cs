@@ -10,25 +10,27 @@ namespace Ruler.Tests;
 /// </summary>
 public class FastPathRowBlockTests
 {
-    /// <summary>Row lengths at and past the block kernel's threshold, with tails of every vector width.</summary>
-    public static TheoryData<int> FloatLengths => new([2048, 2049, 2055, 2063, 2079, 4111]);
+    /// <summary>Every backend (<see cref="TestBackends"/>) at row lengths at and past the block kernel's threshold, with tails of every vector width.</summary>
+    public static TheoryData<string, int> FloatLengths => TestBackends.Cross([2048, 2049, 2055, 2063, 2079, 4111]);
 
-    public static TheoryData<int> DoubleLengths => new([1024, 1025, 1027, 1031, 1039]);
+    public static TheoryData<string, int> DoubleLengths => TestBackends.Cross([1024, 1025, 1027, 1031, 1039]);
+
+    public static TheoryData<string> Backends => TestBackends.Names();
 
     [Theory]
     [MemberData(nameof(FloatLengths))]
-    public void FloatRowsInBlocksMatchTheReference(int n)
+    public void FloatRowsInBlocksMatchTheReference(string backend, int n)
     {
         Assert.True(RowBackwardBlocks.Handles<float>(new RowPlan(37, 1, n, 1, 1), affine: true));
-        AssertAll(Cases(n).SelectMany(c => FastPathComparison.Compare<float>(c, n)));
+        AssertAll(Cases(n).SelectMany(c => FastPathComparison.Compare<float>(TestBackends.Get(backend), c, n)));
     }
 
     [Theory]
     [MemberData(nameof(DoubleLengths))]
-    public void DoubleRowsInBlocksMatchTheReference(int n)
+    public void DoubleRowsInBlocksMatchTheReference(string backend, int n)
     {
         Assert.True(RowBackwardBlocks.Handles<double>(new RowPlan(37, 1, n, 1, 1), affine: true));
-        AssertAll(Cases(n).SelectMany(c => FastPathComparison.Compare<double>(c, n)));
+        AssertAll(Cases(n).SelectMany(c => FastPathComparison.Compare<double>(TestBackends.Get(backend), c, n)));
     }
 
     [Fact]
@@ -39,19 +41,21 @@ public class FastPathRowBlockTests
         Assert.False(RowBackwardBlocks.Handles<float>(new RowPlan(37, 2, 4096, 1, 1), affine: true));   // γ changes from row to row
     }
 
-    [Fact]
-    public void SeveralTasksGiveTheSameBitsForOneAndTwoThreads()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void SeveralTasksGiveTheSameBitsForOneAndTwoThreads(string backend)
     {
+        var b = TestBackends.Get(backend);
         var failures = new List<string>();
         foreach (var c in new FastPathComparison.Case[]
                  {
                      new("LayerNorm", RulerSpec.LayerNorm(), [131, 2063]), new("RMSNorm", RulerSpec.RmsNorm(1, 1e-5), [131, 2063]),
                  })
         {
-            failures.AddRange(FastPathComparison.CompareThreads<float>(c, 11));
-            failures.AddRange(FastPathComparison.Compare<float>(c, 11));
+            failures.AddRange(FastPathComparison.CompareThreads<float>(b, c, 11));
+            failures.AddRange(FastPathComparison.Compare<float>(b, c, 11));
         }
-        failures.AddRange(FastPathComparison.CompareThreads<double>(new("LayerNorm", RulerSpec.LayerNorm(), [131, 1031]), 12));
+        failures.AddRange(FastPathComparison.CompareThreads<double>(b, new("LayerNorm", RulerSpec.LayerNorm(), [131, 1031]), 12));
         AssertAll(failures);
     }
 
