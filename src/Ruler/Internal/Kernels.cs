@@ -31,7 +31,7 @@ internal static unsafe class Kernels
             fixed (GroupMoments* pm = moments)
             {
                 if (kind == PlanKind.Rows) RowKernels.Forward<T>(rows, true, 0, px, null, null, null, null, null, null, null, pm, true);
-                else ColumnKernels.Forward<T>(columns, true, 0, px, null, null, null, null, null, null, null, pm, true);
+                else ColumnKernels.Moments(new ColumnKernels.MomentsArgs<T> { Plan = columns, X = px, Moments = pm });
             }
         }
         if (typeof(T) == typeof(double)) Centering.Refine(layout, Centering.AsDouble(x), moments);
@@ -276,8 +276,26 @@ internal static unsafe class Kernels
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
-            if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
-            else ColumnKernels.Forward(columns, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            if (kind == PlanKind.Rows && pu == null && ChannelPlanes.Handles(rows))
+            {
+                var args = new ChannelPlanes.ForwardArgs<T>
+                {
+                    Plan = rows, Center = center, Eps = eps, X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, MeanLo = meanLo,
+                };
+                if (measure) ChannelPlanes.Forward(args);
+                else ChannelPlanes.Normalize(args);
+            }
+            else if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            else
+            {
+                var args = new ColumnKernels.ForwardArgs<T>
+                {
+                    Plan = columns, Center = center, Eps = eps, X = px, U = pu, H = ph, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr,
+                    MeanLo = meanLo,
+                };
+                if (measure) ColumnKernels.Forward(args);
+                else ColumnKernels.Normalize(args);
+            }
         }
     }
 
@@ -298,8 +316,19 @@ internal static unsafe class Kernels
         fixed (T* pdg = dgamma)
         fixed (T* pdb = dbeta)
         {
-            if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
-            else ColumnKernels.Backward(columns, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            if (kind == PlanKind.Rows && ChannelPlanes.Handles(rows))
+                ChannelPlanes.Backward(new ChannelPlanes.BackwardArgs<T>
+                {
+                    Plan = rows, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
+                    Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
+                });
+            else if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            else
+                ColumnKernels.Backward(new ColumnKernels.BackwardArgs<T>
+                {
+                    Plan = columns, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
+                    Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
+                });
         }
     }
 }
