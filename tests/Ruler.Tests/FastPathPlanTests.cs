@@ -66,9 +66,11 @@ public class FastPathPlanTests
     }
 
     [Fact]
-    public void BatchNormChannelsFirstWalksChannelsAndChannelsLastReadsColumns()
+    public void ChannelsFirstTakesPlanesAndChannelsLastTakesColumns()
     {
-        Assert.Equal(FastPlan.ChannelPlanes, Kernels.PlanOf<float>(RulerSpec.BatchNorm(4).Resolve([8, 16, 32, 32])));
+        Assert.Equal(FastPlan.Planes, Kernels.PlanOf<float>(RulerSpec.BatchNorm(4).Resolve([8, 16, 32, 32])));
+        Assert.Equal(FastPlan.Planes, Kernels.PlanOf<float>(RulerSpec.InstanceNorm(4).Resolve([8, 16, 32, 32])));
+        Assert.Equal(FastPlan.Planes, Kernels.PlanOf<float>(RulerSpec.GroupNorm().Resolve(RulerSpec.GroupNormView([8, 16, 32, 32], 4))));
         Assert.Equal(FastPlan.Columns, Kernels.PlanOf<float>(RulerSpec.BatchNorm(4, ChannelLayout.ChannelsLast).Resolve([8, 32, 32, 16])));
         Assert.Equal(FastPlan.Rows, Kernels.PlanOf<float>(RulerSpec.LayerNorm().Resolve([8, 256])));
     }

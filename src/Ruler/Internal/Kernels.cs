@@ -5,7 +5,7 @@ namespace Ruler.Internal;
 
 /// <summary>
 /// Dispatch from validated calls to kernels: float and double tensors whose layout is rows/planes
-/// (<see cref="RowKernels"/>; planes with one γ, β each in <see cref="ChannelPlanes"/>) or columns
+/// (<see cref="RowKernels"/>; groups of planes in <see cref="PlaneKernels"/>) or columns
 /// (<see cref="ColumnKernels"/>) take the fast paths; Half and BFloat16 are widened to float and take the float paths
 /// (<see cref="NarrowKernels"/>); rulers no plan covers run <see cref="GeneralKernels"/> (index maps built once per
 /// layout). <see cref="ReferenceKernels"/> is the tests' oracle only. <see cref="PlanOf{T}"/> says which one a call takes.
@@ -252,7 +252,7 @@ internal static unsafe class Kernels
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && !NarrowKernels.Handles<T>()) return FastPlan.General;
         return layout.Kind switch
         {
-            PlanKind.Rows => ChannelPlanes.Handles(layout.RowPlan) ? FastPlan.ChannelPlanes : FastPlan.Rows,
+            PlanKind.Rows => PlaneKernels.Handles(layout.RowPlan) ? FastPlan.Planes : FastPlan.Rows,
             PlanKind.Columns => FastPlan.Columns,
             _ => FastPlan.General,
         };
@@ -295,14 +295,14 @@ internal static unsafe class Kernels
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
-            if (kind == PlanKind.Rows && pu == null && ChannelPlanes.Handles(rows))
+            if (kind == PlanKind.Rows && pu == null && PlaneKernels.Handles(rows))
             {
-                var args = new ChannelPlanes.ForwardArgs<T>
+                var args = new PlaneKernels.ForwardArgs<T>
                 {
                     Plan = rows, Center = center, Eps = eps, X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, MeanLo = meanLo,
                 };
-                if (measure) ChannelPlanes.Forward(args);
-                else ChannelPlanes.Normalize(args);
+                if (measure) PlaneKernels.Forward(args);
+                else PlaneKernels.Normalize(args);
             }
             else if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
             else
@@ -335,8 +335,8 @@ internal static unsafe class Kernels
         fixed (T* pdg = dgamma)
         fixed (T* pdb = dbeta)
         {
-            if (kind == PlanKind.Rows && ChannelPlanes.Handles(rows))
-                ChannelPlanes.Backward(new ChannelPlanes.BackwardArgs<T>
+            if (kind == PlanKind.Rows && PlaneKernels.Handles(rows))
+                PlaneKernels.Backward(new PlaneKernels.BackwardArgs<T>
                 {
                     Plan = rows, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
                     Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
@@ -357,10 +357,10 @@ internal enum FastPlan
 {
     /// <summary><see cref="GeneralKernels"/>: per-element group and affine maps, built once per layout.</summary>
     General,
-    /// <summary><see cref="RowKernels"/>: rows, or planes with several γ, β per plane.</summary>
+    /// <summary><see cref="RowKernels"/>: rows (LayerNorm, RMSNorm), and groups of short runs.</summary>
     Rows,
-    /// <summary><see cref="ChannelPlanes"/>: planes with one γ, β each (BatchNorm NCHW), walked channel by channel.</summary>
-    ChannelPlanes,
+    /// <summary><see cref="PlaneKernels"/>: groups of planes (BatchNorm, InstanceNorm, GroupNorm NCHW), walked group by group.</summary>
+    Planes,
     /// <summary><see cref="ColumnKernels"/>: columns (channels-last layouts, BatchNorm (N, C)).</summary>
     Columns,
 }

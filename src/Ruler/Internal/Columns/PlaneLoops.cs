@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+
+namespace Ruler.Internal;
+
+/// <summary>The plane loops of <see cref="PlaneKernels"/>, written once against <see cref="ISimd{TV, T, TD}"/>.</summary>
+internal static unsafe class PlaneLoops
+{
+    /// <summary>
+    /// y = ((x − mh) − ml)·a + b with scalars (the same operations as <see cref="Simd.Apply{T}"/>), and over the same
+    /// n elements of <paramref name="next"/> (the plane measured next): with d = next − shift in float64, returns
+    /// (Σ d², Σ d). One loop, so the writes of this plane and the reads of the next stream together.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double Squares, double Linear) ApplyMeasure<T>(T* x, T* y, int n, double mh, double ml, double a, double b, T* next,
+        double shift) where T : unmanaged
+    {
+        var loop = new ApplyMeasureLoop<T> { X = x, Y = y, Mh = mh, Ml = ml, A = a, B = b, Next = next, Shift = shift };
+        Simd.Run<T, ApplyMeasureLoop<T>>(ref loop, n);
+        return (loop.Squares, loop.Linear);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double D<T>(T v) where T : unmanaged => Num.ToDouble(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T F<T>(double v) where T : unmanaged => Num.FromDouble<T>(v);
+
+    private struct ApplyMeasureLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Y, Next;
+        public double Mh, Ml, A, B, Shift, Squares, Linear;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            int i = start, last = end - S.Count;
+            TE* x = (TE*)X, y = (TE*)Y, next = (TE*)Next;
+            TV mh = S.Splat(F<TE>(Mh)), ml = S.Splat(F<TE>(Ml)), a = S.Splat(F<TE>(A)), b = S.Splat(F<TE>(B));
+            TD shift = S.Wide(Shift);
+            TD sq0 = default, sq1 = default, lin0 = default, lin1 = default;
+            TD sq2 = default, sq3 = default, lin2 = default, lin3 = default;
+            for (; i <= last - S.Count; i += 2 * S.Count)
+            {
+                S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(next + i), shift);
+                S.AccumulateDeviations(ref sq2, ref sq3, ref lin2, ref lin3, S.Load(next + i + S.Count), shift);
+                S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
+                S.Store(y + i + S.Count, S.MulAdd(S.Sub(S.Sub(S.Load(x + i + S.Count), mh), ml), a, b));
+            }
+            if (i <= last)
+            {
+                S.AccumulateDeviations(ref sq0, ref sq1, ref lin0, ref lin1, S.Load(next + i), shift);
+                S.Store(y + i, S.MulAdd(S.Sub(S.Sub(S.Load(x + i), mh), ml), a, b));
+            }
+            Squares += S.Sum(sq0, sq1) + S.Sum(sq2, sq3);
+            Linear += S.Sum(lin0, lin1) + S.Sum(lin2, lin3);
+        }
+
+        public void Scalar(int i)
+        {
+            double d = D(Next[i]) - Shift;
+            Squares += d * d;
+            Linear += d;
+            double xc = D(F<T>(D(F<T>(D(X[i]) - D(F<T>(Mh)))) - D(F<T>(Ml))));
+            Y[i] = F<T>(xc * D(F<T>(A)) + D(F<T>(B)));
+        }
+    }
+}
