@@ -176,43 +176,72 @@ internal static unsafe class PlaneKernels
         public double* PerRun;
         public int Tasks;
 
+        /// <summary>Σdy and Σdy·xc of every plane index q of group g, summed over the segments in order, into PerRun (raw).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Measure(int g)
+        {
+            var plan = A.Plan;
+            var (mh, ml) = Kernels.Centre<T>(A.Mean, A.MeanLo, g);
+            for (int q = 0; q < plan.Runs; q++)
+            {
+                double sdy = 0, sdyx = 0;
+                for (int k = 0; k < plan.Segments; k++)
+                {
+                    long o = PlaneOffset(plan, g, k, q);
+                    var (d, dxc) = Simd.GradSums(A.X + o, A.Dy + o, plan.RunLength, mh, ml);
+                    sdy += d;
+                    sdyx += dxc;
+                }
+                PerRun[2L * (g * plan.Runs + q)] = sdyx;
+                PerRun[2L * (g * plan.Runs + q) + 1] = sdy;
+            }
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
         {
             var plan = A.Plan;
             var (start, end) = Slice(plan.Groups, task, Tasks);
+            if (start == end) return;
             double n = plan.GroupSize;
-            int length = plan.RunLength;
+            int length = plan.RunLength, runs = plan.Runs;
             T* x = A.FromInput ? A.X : null;
+            if (Sums) Measure(start);
             for (int g = start; g < end; g++)
             {
                 var (mh, ml) = Kernels.Centre<T>(A.Mean, A.MeanLo, g);
                 double rstd = A.Rstd[g], sumG = 0, sumGXc = 0;
                 int ab = plan.AffineBase(g);
-                for (int q = 0; Sums && q < plan.Runs; q++)
+                for (int q = 0; Sums && q < runs; q++)
                 {
-                    double sdy = 0, sdyx = 0;
-                    for (int k = 0; k < plan.Segments; k++)
-                    {
-                        long o = PlaneOffset(plan, g, k, q);
-                        var (d, dxc) = Simd.GradSums(A.X + o, A.Dy + o, length, mh, ml);
-                        sdy += d;
-                        sdyx += dxc;
-                    }
+                    double* raw = PerRun + 2L * (g * runs + q);
+                    double sdyx = raw[0], sdy = raw[1];
                     double gamma = A.Gamma == null ? 1 : Num.ToDouble(A.Gamma[ab + q]);
                     sumG += gamma * sdy;
                     sumGXc += gamma * sdyx;
-                    PerRun[2L * (g * plan.Runs + q)] = rstd * sdyx;
-                    PerRun[2L * (g * plan.Runs + q) + 1] = sdy;
+                    raw[0] = rstd * sdyx;
                 }
                 double b = A.FromInput && A.Center ? sumG / n : 0, kx = A.FromInput ? rstd * rstd * sumGXc / n : 0;
+                bool next = Sums && g + 1 < end;
+                var (nh, nl) = next ? Kernels.Centre<T>(A.Mean, A.MeanLo, g + 1) : (0, 0);
+                double* nextRaw = next ? PerRun + 2L * (g + 1) * runs : null;
+                if (next) new Span<double>(nextRaw, 2 * runs).Clear();
                 for (int k = 0; k < plan.Segments; k++)
-                    for (int q = 0; q < plan.Runs; q++)
+                    for (int q = 0; q < runs; q++)
                     {
                         long o = PlaneOffset(plan, g, k, q);
                         double gamma = A.Gamma == null ? 1 : Num.ToDouble(A.Gamma[ab + q]);
-                        Simd.GradApply(x == null ? null : x + o, A.Dy + o, A.Dh == null ? null : A.Dh + o, A.Dx + o, null, length,
-                            mh, ml, gamma, b, kx, rstd, 0);
+                        T* dh = A.Dh == null ? null : A.Dh + o;
+                        if (!next)
+                        {
+                            Simd.GradApply(x == null ? null : x + o, A.Dy + o, dh, A.Dx + o, null, length, mh, ml, gamma, b, kx, rstd, 0);
+                            continue;
+                        }
+                        long on = PlaneOffset(plan, g + 1, k, q);
+                        var (d, dxc) = PlaneLoops.GradApplySums(x == null ? null : x + o, A.Dy + o, dh, A.Dx + o, length, mh, ml, gamma, b, kx, rstd,
+                            A.X + on, A.Dy + on, nh, nl);
+                        nextRaw[2 * q] += dxc;
+                        nextRaw[2 * q + 1] += d;
                     }
             }
         }

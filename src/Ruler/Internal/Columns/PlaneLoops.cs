@@ -19,6 +19,23 @@ internal static unsafe class PlaneLoops
         return (loop.Squares, loop.Linear);
     }
 
+    /// <summary>
+    /// dx = (dy·ga − b − xc·k)·s (+ dh) with xc = (x − mh) − ml, or dx = dy·ga·s (+ dh) with x null (the operations of
+    /// <see cref="Simd.GradApply{T}"/> with scalar γ), and over the same n elements of the plane measured next:
+    /// (Σ ndy, Σ ndy·nxc) in float64 with nxc = (nx − nmh) − nml (the operations of <see cref="Simd.GradSums{T}"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (double Dy, double DyXc) GradApplySums<T>(T* x, T* dy, T* dh, T* dx, int n, double mh, double ml, double ga, double b, double k,
+        double s, T* nx, T* ndy, double nmh, double nml) where T : unmanaged
+    {
+        var loop = new GradApplySumsLoop<T>
+        {
+            X = x, Dy = dy, Dh = dh, Dx = dx, Mh = mh, Ml = ml, Ga = ga, B = b, K = k, S = s, Nx = nx, Ndy = ndy, Nmh = nmh, Nml = nml,
+        };
+        Simd.Run<T, GradApplySumsLoop<T>>(ref loop, n);
+        return (loop.SumDy, loop.SumDyXc);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double D<T>(T v) where T : unmanaged => Num.ToDouble(v);
 
@@ -64,4 +81,49 @@ internal static unsafe class PlaneLoops
             Y[i] = F<T>(xc * D(F<T>(A)) + D(F<T>(B)));
         }
     }
+
+    private struct GradApplySumsLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public T* X, Dy, Dh, Dx, Nx, Ndy;
+        public double Mh, Ml, Ga, B, K, S, Nmh, Nml, SumDy, SumDyXc;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Vector<TV, TE, TD, SV>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where SV : ISimd<TV, TE, TD>
+        {
+            int i = start, last = end - SV.Count;
+            TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, nx = (TE*)Nx, ndy = (TE*)Ndy;
+            TV mh = SV.Splat(F<TE>(Mh)), ml = SV.Splat(F<TE>(Ml)), ga = SV.Splat(F<TE>(Ga)), b = SV.Splat(F<TE>(B)), k = SV.Splat(F<TE>(K));
+            TV s = SV.Splat(F<TE>(S)), nmh = SV.Splat(F<TE>(Nmh)), nml = SV.Splat(F<TE>(Nml));
+            TD d0 = default, d1 = default, p0 = default, p1 = default;
+            for (; i <= last; i += SV.Count)
+            {
+                TV nd = SV.Load(ndy + i);
+                SV.Accumulate(ref d0, ref d1, nd);
+                SV.Accumulate(ref p0, ref p1, SV.Mul(nd, SV.Sub(SV.Sub(SV.Load(nx + i), nmh), nml)));
+                TV g = SV.Mul(SV.Load(dy + i), ga);
+                if (x != null) g = SV.Sub(SV.Sub(g, b), SV.Mul(SV.Sub(SV.Sub(SV.Load(x + i), mh), ml), k));
+                g = SV.Mul(g, s);
+                if (dh != null) g = SV.Add(g, SV.Load(dh + i));
+                SV.Store(dx + i, g);
+            }
+            SumDy += SV.Sum(d0, d1);
+            SumDyXc += SV.Sum(p0, p1);
+        }
+
+        public void Scalar(int i)
+        {
+            double nd = D(Ndy[i]);
+            SumDy += nd;
+            SumDyXc += nd * Centered(Nx[i], Nmh, Nml);
+            double g = D(F<T>(D(Dy[i]) * D(F<T>(Ga))));
+            if (X != null) g = g - D(F<T>(B)) - Centered(X[i], Mh, Ml) * D(F<T>(K));
+            g *= D(F<T>(S));
+            if (Dh != null) g += D(Dh[i]);
+            Dx[i] = F<T>(g);
+        }
+    }
+
+    /// <summary>((x − mh) − ml) with both subtractions rounded to T, as the vector lanes compute it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Centered<T>(T x, double mh, double ml) where T : unmanaged => D(F<T>(D(F<T>(D(x) - mh)) - D(F<T>(ml))));
 }
