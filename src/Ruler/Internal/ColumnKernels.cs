@@ -21,8 +21,11 @@ internal static unsafe class ColumnKernels
     /// <summary>Most blocks one batch index splits into (bounds the partials kept per task).</summary>
     private const int MaxBlocks = 64;
 
-    /// <summary>Elements measured and then written per phase: batch indices are grouped into slabs of about this size.</summary>
-    private const int SlabElements = 1 << 20;
+    /// <summary>
+    /// Elements measured and then written per phase: batch indices are grouped into slabs of about this size (1 MiB of
+    /// float, within L2), so the write finds a slab in cache; one batch index larger than this is a slab of its own.
+    /// </summary>
+    private const int SlabElements = 1 << 18;
 
     /// <summary>Moments of every group into <see cref="MomentsArgs{T}.Moments"/>.</summary>
     public struct MomentsArgs<T> where T : unmanaged
