@@ -83,8 +83,8 @@ public class FastPathPlanTests
     {
         var c = new FastPathComparison.Case("General", General, [3, 4, 5, 6]);
         Assert.Equal(FastPlan.General, Kernels.PlanOf<float>(General.Resolve(c.Shape)));
-        var failures = FastPathComparison.Compare<float>(c, 11);
-        failures.AddRange(FastPathComparison.Compare<double>(c, 12));
+        var failures = FastPathComparison.Compare<float>(CpuBackend.Instance, c, 11);
+        failures.AddRange(FastPathComparison.Compare<double>(CpuBackend.Instance, c, 12));
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
