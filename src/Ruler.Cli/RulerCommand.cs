@@ -61,6 +61,8 @@ internal static class RulerCommand
         };
         l3.Validators.Add(result =>
         {
+            // A token that is not an integer is already a conversion error; only a parsed size is checked here.
+            if (result.Tokens.Any(t => !int.TryParse(t.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))) return;
             if (result.GetValueOrDefault<int?>() is int v && (v < 1 || v > MaxL3Mib))
                 result.AddError($"--l3-mib: expected an L3 size in [1, {MaxL3Mib}] MiB, got {v}.");
         });
@@ -79,10 +81,13 @@ internal static class RulerCommand
             var profile = result.GetValue(tiny) ? BenchProfile.Tiny : result.GetValue(quick) ? BenchProfile.Quick : BenchProfile.Full;
             int? l3Mib = result.GetValue(l3);
             var environment = BenchEnvironment.Detect(l3Mib is int m ? (long)m << 20 : null);
-            var run = BenchRunner.Run(profile, counts, environment, Console.Error);
-            if (result.GetValue(json)) Console.Out.WriteLine(BenchReport.Json(run));
-            else if (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive) BenchReport.Write(run, AnsiConsole.Console);
-            else Console.Out.Write(BenchReport.Plain(run));
+            var output = result.InvocationConfiguration.Output;
+            var error = result.InvocationConfiguration.Error;
+            var run = BenchRunner.Run(profile, counts, environment, error);
+            if (result.GetValue(json)) output.WriteLine(BenchReport.Json(run));
+            else if (ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+                BenchReport.Write(run, AnsiConsole.Console);
+            else output.Write(BenchReport.Plain(run));
             if (result.GetValue(markdown) is string path)
             {
                 string flags = string.Concat(
@@ -92,7 +97,7 @@ internal static class RulerCommand
                     $" --markdown {path}");
                 string commandLine = $"dotnet run --project src/Ruler.Cli -c Release -- bench{flags}";
                 BenchReport.WriteMarkdown(path, BenchReport.Markdown(run, commandLine, result.GetValue(note)));
-                Console.Error.WriteLine($"wrote {path}");
+                error.WriteLine($"wrote {path}");
             }
             return 0;
         });

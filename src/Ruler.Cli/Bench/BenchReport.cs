@@ -52,7 +52,7 @@ internal static class BenchReport
         {
             tables.Add(new ReportTable("Engine: Ruler.Nn GEMM and training throughput",
                 ["benchmark", "thr", "ruler", "baseline", "unit", "baseline is", "ruler/baseline"],
-                run.Engine.Select(e => new[] { e.What, I(e.Threads), F(e.Ruler, "0.0"), F(e.Baseline, "0.0"), e.Unit, e.BaselineName, X(e.Speedup) }).ToList(),
+                run.Engine.Select(e => new[] { e.What, I(e.Threads), G(e.Ruler), G(e.Baseline), e.Unit, e.BaselineName, X(e.Speedup) }).ToList(),
                 ["GEMM baseline: TensorPrimitives.Dot per output element over a pre-transposed B (rows split over the same threads). " +
                  "Training: forward + backward + AdamW, median step; the no-norm model is the baseline (ruler/baseline below 1 = the norm's share of the step)."]));
         }
@@ -87,7 +87,7 @@ internal static class BenchReport
     {
         string op = c.Op.Replace(".train", "", StringComparison.Ordinal);
         if (c.Section == BenchSuite.Latency) return "one 4096-wide row";
-        if (c.Shape.EndsWith("x64", StringComparison.Ordinal)) return "small rows (64 wide)";
+        if (c.Section == BenchSuite.Rows && c.Shape.EndsWith("x64", StringComparison.Ordinal)) return "small rows (64 wide)";
         if (op.StartsWith("GroupNorm", StringComparison.Ordinal) || op.StartsWith("InstanceNorm", StringComparison.Ordinal))
             return "GN/IN " + op[(op.IndexOf('.') + 1)..];
         if (op.StartsWith("BatchNorm", StringComparison.Ordinal)) return "BN training " + op[(op.IndexOf('.') + 1)..];
@@ -214,6 +214,7 @@ internal static class BenchReport
     }
 
     private static double? Nan(double v) => double.IsNaN(v) ? null : v;
+    private static string G(double v) => F(v, v >= 100 ? "0" : v >= 1 ? "0.0" : "0.000");
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
     private static string Ms(double v) => F(v, v < 0.01 ? "0.00000" : "0.000");
     private static string X(double? v) => v is double d ? F(d, "0.00") + "x" : "-";

@@ -52,7 +52,40 @@ internal static class EngineBench
             rows.Add(new EngineRow(what + ", LayerNorm", t, "tokens/s", tokens / (timings[1].MedianMs / 1e3), "no norm", tokens / (timings[0].MedianMs / 1e3)));
             rows.Add(new EngineRow(what + ", RMSNorm", t, "tokens/s", tokens / (timings[2].MedianMs / 1e3), "no norm", tokens / (timings[0].MedianMs / 1e3)));
         }
+        if (profile != BenchProfile.Quick)
+        {
+            var (train, _) = Mnist.LoadEmbedded(PixelScaling.MnistStandard).Split();
+            int batch = profile == BenchProfile.Tiny ? 4 : 32;
+            foreach (int t in threadCounts)
+            {
+                RulerParallelism.MaxThreads = t;
+                progress.WriteLine($"engine: CNN training steps, {Threads(t)}");
+                var steps = new[] { NormKind.None, NormKind.BatchNorm }.Select(norm => CnnStep(train, norm, batch)).ToList();
+                var timings = BenchTimer.Measure(steps, budget * 3, minRounds: profile == BenchProfile.Tiny ? 2 : 5, maxRounds: 100);
+                rows.Add(new EngineRow($"CNN [16,32,32,64] MNIST B={batch} train step, BatchNorm", t, "images/s",
+                    batch / (timings[1].MedianMs / 1e3), "no norm", batch / (timings[0].MedianMs / 1e3)));
+            }
+        }
         return rows;
+    }
+
+    private static Action CnnStep(MnistDataset train, NormKind norm, int batch)
+    {
+        var config = new CnnConfig([16, 32, 32, 64]) { Norm = norm, PoolAfter = [0, 2], ConvBias = norm == NormKind.None };
+        var model = new Cnn<float>(config, seed: 1);
+        var optimizer = new AdamW<float>(model.Parameters, 1e-3);
+        var batches = new ShuffledBatches(train.Count, batch, seed: 3).NextEpoch();
+        var images = new float[batch * train.PixelCount];
+        var labels = new int[batch];
+        int next = 0;
+        return () =>
+        {
+            train.CopyBatch(batches[next++ % batches.Count].Span, images, labels);
+            optimizer.ZeroGrad();
+            model.Loss(images, labels, batch);
+            model.Backward();
+            optimizer.Step();
+        };
     }
 
     private static string Threads(int t) => $"{t} thread{(t == 1 ? "" : "s")}";
