@@ -54,7 +54,7 @@ internal static class RulerCommand
             if (string.IsNullOrWhiteSpace(path) || folder is null || !Directory.Exists(folder))
                 result.AddError($"--markdown: expected a file in an existing folder, got '{path}'.");
         });
-        var l3 = new Option<int?>("--l3-mib")
+        var l3 = new Option<int>("--l3-mib")
         {
             Description = $"The L3 size in MiB the 4x-L3 case is sized from (default: {BenchEnvironment.L3Path}, else 32). In [1, {MaxL3Mib}].",
             HelpName = "MIB",
@@ -63,7 +63,7 @@ internal static class RulerCommand
         {
             // A token that is not an integer is already a conversion error; only a parsed size is checked here.
             if (result.Tokens.Any(t => !int.TryParse(t.Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _))) return;
-            if (result.GetValueOrDefault<int?>() is int v && (v < 1 || v > MaxL3Mib))
+            if (!result.Implicit && result.GetValueOrDefault<int>() is int v && (v < 1 || v > MaxL3Mib))
                 result.AddError($"--l3-mib: expected an L3 size in [1, {MaxL3Mib}] MiB, got {v}.");
         });
         var note = new Option<string?>("--conditions") { Description = "A line on the conditions (e.g. 'shared machine under load') written with the Markdown tables.", HelpName = "TEXT" };
@@ -79,7 +79,7 @@ internal static class RulerCommand
         {
             int[] counts = result.GetValue(threads) ?? [1, 2];
             var profile = result.GetValue(tiny) ? BenchProfile.Tiny : result.GetValue(quick) ? BenchProfile.Quick : BenchProfile.Full;
-            int? l3Mib = result.GetValue(l3);
+            int? l3Mib = result.GetResult(l3) is { Implicit: false } ? result.GetValue(l3) : null;
             var environment = BenchEnvironment.Detect(l3Mib is int m ? (long)m << 20 : null);
             var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
