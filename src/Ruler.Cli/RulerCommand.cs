@@ -94,7 +94,8 @@ internal static class RulerCommand
                     profile switch { BenchProfile.Tiny => " --tiny", BenchProfile.Quick => " --quick", _ => "" },
                     counts.SequenceEqual([1, 2]) ? "" : " --threads " + string.Join(" ", counts),
                     l3Mib is int x ? $" --l3-mib {x}" : "",
-                    $" --markdown {path}");
+                    $" --markdown {path}",
+                    result.GetValue(note) is string n ? $" --conditions \"{n}\"" : "");
                 string commandLine = $"dotnet run --project src/Ruler.Cli -c Release -- bench{flags}";
                 BenchReport.WriteMarkdown(path, BenchReport.Markdown(run, commandLine, result.GetValue(note)));
                 error.WriteLine($"wrote {path}");

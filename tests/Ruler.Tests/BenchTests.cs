@@ -35,7 +35,8 @@ public class BenchTests
         var timings = BenchTimer.Measure([() => calls++, () => Thread.SpinWait(2000)], budgetSeconds: 0.01);
         Assert.Equal(2, timings.Length);
         Assert.True(calls >= 5 + 3, $"each implementation runs warm-up and at least 5 rounds, ran {calls}");
-        Assert.True(timings[0].CallsPerSample > 1, "a call far below the timer's resolution is timed in batches");
+        Assert.True(timings[1].CallsPerSample < timings[0].CallsPerSample,
+            $"the shorter call is timed in larger batches: {timings[0].CallsPerSample} calls of {timings[0].MedianMs} ms, {timings[1].CallsPerSample} of {timings[1].MedianMs} ms");
         foreach (var t in timings) Assert.True(t.MinMs <= t.MedianMs && t.MedianMs <= t.MaxMs);
     }
 
@@ -265,6 +266,43 @@ public class BenchTests
         Assert.Equal([("<= 1.15x copy", true), (">= 1.0x TP", true), (">= 1.5x ORT (ORT > 1.2x copy)", false)], row.Verdicts);
         Assert.Equal("MISSED >= 1.5x ORT (ORT > 1.2x copy)", BenchRunner.Verdict(row));
     }
+
+    [Fact]
+    public void EveryRendererWritesEveryTableOfARun()
+    {
+        var c = new BenchCase
+        {
+            Section = BenchSuite.Channels, Op = "GroupNorm32.forward", Shape = "NCHW 2x64x6x6", Bytes = 100, CopyBytes = 100, Ruler = () => { }, Copy = _ => { },
+            CopyTarget = 1.3, OnnxNote = "GroupNormalization-21 [contrib]",
+        };
+        c.Peers.Add(("onnxruntime", _ => () => { }));
+        BenchResult R(string impl, double ms, double? ratio) => new(c.Section, c.Op, c.Shape, c.Dtype, 1, impl, ms, ms, ms, 1, 100, 0) { RatioToCopy = ratio };
+        var row = new BenchRow(c, 1, [R("copy", 1.0, null), R("ruler", 1.5, 1.5), R("onnxruntime", 3, 3)]);
+        BenchRunner.Judge(row, [row]);
+        var engine = new EngineRow("GEMM float32 8x8x8 (A·B)", 1, "GFLOP/s", 10, "TensorPrimitives.Dot per element", 2);
+        var run = new BenchRun(BenchProfile.Tiny, [1], BenchEnvironment.Detect(), [row], [engine], ["warning: [x] spun"], "second-core check: not run");
+
+        string plain = BenchReport.Plain(run);
+        string markdown = BenchReport.Markdown(run, "ruler bench --tiny", "test");
+        var spectre = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Ansi = Spectre.Console.AnsiSupport.No, Out = new Spectre.Console.AnsiConsoleOutput(spectre),
+        });
+        console.Profile.Width = 400;   // no wrapping inside cells
+        BenchReport.Write(run, console);
+        foreach (string text in new[] { plain, markdown, spectre.ToString() })
+        {
+            Assert.Contains(BenchSuite.Channels, text);
+            Assert.Contains("MISSED <= 1.3x copy", text);
+            Assert.Contains("Engine", text);
+            Assert.Contains("5.00x", text);
+            Assert.Contains("warning: [x] spun", text);
+        }
+        var json = JsonDocument.Parse(BenchReport.Json(run)).RootElement;
+        Assert.Equal("GroupNorm32.forward", json.GetProperty("rows")[0].GetProperty("op").GetString());
+        Assert.Equal(1.5, json.GetProperty("rows")[0].GetProperty("results")[1].GetProperty("ratio_to_copy").GetDouble());
+    }
 }
 
 /// <summary>
@@ -308,7 +346,7 @@ public class BenchCommandTests
             Assert.StartsWith("# Title\n\nhand-written intro\n\n" + BenchReport.MarkdownBegin, md);
             Assert.EndsWith(BenchReport.MarkdownEnd + "\n\nhand-written notes\n", md);
             Assert.DoesNotContain("\nold\n", md);
-            Assert.Contains($"dotnet run --project src/Ruler.Cli -c Release -- bench --tiny --markdown {path}", md);
+            Assert.Contains($"dotnet run --project src/Ruler.Cli -c Release -- bench --tiny --markdown {path} --conditions \"test run\"", md);
             Assert.Contains("| L3 |", md);
             Assert.Contains("| conditions | test run |", md);
             Assert.Contains("### Targets (issue 9)", md);

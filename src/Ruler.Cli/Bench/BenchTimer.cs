@@ -12,20 +12,38 @@ internal static class BenchTimer
 {
     public const double MinSampleSeconds = 50e-6;
 
+    private const int MaxCallsPerSample = 100_000;
+
     public sealed record Timing(double MedianMs, double MinMs, double MaxMs, double AllocatedBytesPerCall, int CallsPerSample);
 
     public static Timing[] Measure(IReadOnlyList<Action> implementations, double budgetSeconds, int minRounds = 5, int maxRounds = 200)
     {
         int count = implementations.Count;
-        foreach (var run in implementations) { run(); run(); }   // warm-up: JIT tiers, page faults, caches
+        Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp());      // the timer's own first call (JIT) inside no estimate
+        foreach (var run in implementations) run();             // warm-up: JIT tiers, page faults, caches
         var calls = new int[count];
         double roundSeconds = 0;
         for (int i = 0; i < count; i++)
         {
-            long start = Stopwatch.GetTimestamp();
-            implementations[i]();
-            double once = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds, 1e-8);
-            calls[i] = (int)Math.Clamp(Math.Ceiling(MinSampleSeconds / once), 1, 100_000);
+            // How many calls make one sample of at least MinSampleSeconds: time 1, 4, 16, … calls until one batch is
+            // long enough. A single call between 50 µs and 1 ms may have been disturbed (preempted): estimate once more.
+            int n = 1;
+            double seconds = 0;
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                n = 1;
+                while (true)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    for (int k = 0; k < n; k++) implementations[i]();
+                    seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    if (seconds >= MinSampleSeconds || n >= MaxCallsPerSample) break;
+                    n *= 4;
+                }
+                if (n > 1 || seconds > 1e-3) break;
+            }
+            double once = Math.Max(seconds / n, 1e-9);
+            calls[i] = (int)Math.Clamp(Math.Ceiling(MinSampleSeconds / once), 1, MaxCallsPerSample);
             roundSeconds += once * calls[i];
         }
         int rounds = Math.Clamp((int)(budgetSeconds / roundSeconds), minRounds, maxRounds);
