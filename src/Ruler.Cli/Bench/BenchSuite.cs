@@ -60,6 +60,7 @@ internal static class BenchSuite
         new(false, s => RowBackward("RMSNorm.backward", s.Rows1024, 1024, center: false)),
         new(false, s => RowBackward("RMSNorm.backward", s.Rows768, 768, center: false)),
         new(false, s => RowBackward("RMSNorm.backward", s.Rows16384, 16384, center: false)),
+        new(true, _ => ModuleBackward(8, 2048)),
         new(false, s => AddBackward("AddLayerNorm.backward", s.Rows1024, 1024, center: true)),
         new(false, s => AddBackward("AddRMSNorm.backward", s.Rows768, 768, center: false)),
         new(true, _ => RowForward("LayerNorm.forward", 1, 4096, center: true, latency: true)),
@@ -204,6 +205,37 @@ internal static class BenchSuite
             OnnxNote = "no standard ONNX op (SkipLayerNormalization is contrib, not measured)",
         };
         c.Peers.Add(("tensorprimitives", Tp(d, p => p.AddRowForward(x, u, rows, d, gamma, beta, h, y, meanF, rstdF, center, 1e-5f))));
+        return c;
+    }
+
+    /// <summary>
+    /// The module path users call: <see cref="LayerNorm{T}.Backward"/> (input verified against the forward, dγ and dβ
+    /// accumulated into <see cref="Parameter{T}.Grad"/>) after one forward, on a small tensor where its fixed costs show.
+    /// </summary>
+    private static BenchCase ModuleBackward(int rows, int d)
+    {
+        var module = new LayerNorm<float>([d]);
+        int[] shape = [rows, d];
+        var x = Random((long)rows * d, 1, 0.5f);
+        var dy = Random(x.Length, 4);
+        var dx = new float[x.Length];
+        module.Forward(x, shape, dx);
+        var gamma = module.Weight.Value;
+        var meanF = new float[rows];
+        var rstdF = new float[rows];
+        var dgamma = new float[d];
+        var dbeta = new float[d];
+        new TensorPrimitivesPeer(1, d).RowForward(x, rows, d, gamma, module.Bias.Value, dx, meanF, rstdF, center: true, 1e-5f);
+        var c = new BenchCase
+        {
+            Section = Rows, Op = "LayerNorm.module.backward", Shape = $"{rows}x{d}",
+            Bytes = 12L * x.Length, CopyBytes = 8L * x.Length,
+            Ruler = () => module.Backward(x, shape, dy, dx),
+            Copy = t => CopyBaseline.Copy(x, dx, t),
+            CopyTarget = RowTarget(d, backward: true),
+            OnnxNote = "no backward in ONNX Runtime inference",
+        };
+        c.Peers.Add(("tensorprimitives", Tp(d, p => p.RowBackward(x, rows, d, meanF, rstdF, gamma, dy, dx, dgamma, dbeta, center: true))));
         return c;
     }
 
