@@ -89,9 +89,9 @@ internal static class BenchReport
         if (c.Section == BenchSuite.Latency) return "one 4096-wide row";
         if (c.Section == BenchSuite.Rows && c.Shape.EndsWith("x64", StringComparison.Ordinal)) return "small rows (64 wide)";
         if (op.StartsWith("GroupNorm", StringComparison.Ordinal) || op.StartsWith("InstanceNorm", StringComparison.Ordinal))
-            return "GN/IN " + op[(op.IndexOf('.') + 1)..];
-        if (op.StartsWith("BatchNorm", StringComparison.Ordinal)) return "BN training " + op[(op.IndexOf('.') + 1)..];
-        return "LN/RMS/add+norm " + op[(op.IndexOf('.') + 1)..];
+            return "GN/IN " + op[(op.LastIndexOf('.') + 1)..];
+        if (op.StartsWith("BatchNorm", StringComparison.Ordinal)) return "BN training " + op[(op.LastIndexOf('.') + 1)..];
+        return "LN/RMS/add+norm " + op[(op.LastIndexOf('.') + 1)..];
     }
 
     public static string Plain(BenchRun run)
