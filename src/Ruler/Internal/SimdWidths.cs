@@ -487,3 +487,96 @@ internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector12
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AddWide(Vector128<double> a, Vector128<double> b) => a + b;
 }
+
+/// <summary>
+/// BFloat16 ↔ float on one vector width: <see cref="Count"/> values (one vector of 16-bit lanes, two of float) per
+/// step. Widening puts the 16 bits on top of a float; narrowing rounds the dropped 16 bits to nearest, ties to even
+/// (adding 0x7FFF plus the lowest kept bit; a carry into the exponent is the correct rounding up), and quiets a NaN
+/// keeping its sign and top payload bits, as the scalar <see cref="BFloat16"/> cast does.
+/// </summary>
+internal unsafe interface IBFloat16Lanes
+{
+    static abstract int Count { get; }
+    /// <summary>dst[0..Count) = src[0..Count) as float.</summary>
+    static abstract void Widen(ushort* src, float* dst);
+    /// <summary>dst[0..Count) = src[0..Count) rounded to BFloat16 bits.</summary>
+    static abstract void Narrow(float* src, ushort* dst);
+}
+
+/// <summary>BFloat16 lanes of Vector512.</summary>
+internal readonly unsafe struct BFloat16x512 : IBFloat16Lanes
+{
+    public static int Count => Vector512<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector512.Widen(Vector512.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector512<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector512.Narrow(Round(Vector512.Load(src).AsUInt32()), Round(Vector512.Load(src + Vector512<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Round(Vector512<uint> bits)
+    {
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        var nan = Vector512.GreaterThan((bits & Vector512.Create(0x7FFFFFFFu)).AsInt32(), Vector512.Create(0x7F800000)).AsUInt32();
+        return Vector512.ConditionalSelect(nan, (bits >> 16) | Vector512.Create(0x40u), rounded);
+    }
+}
+
+/// <summary>BFloat16 lanes of Vector256.</summary>
+internal readonly unsafe struct BFloat16x256 : IBFloat16Lanes
+{
+    public static int Count => Vector256<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector256.Widen(Vector256.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector256<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector256.Narrow(Round(Vector256.Load(src).AsUInt32()), Round(Vector256.Load(src + Vector256<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Round(Vector256<uint> bits)
+    {
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+        var nan = Vector256.GreaterThan((bits & Vector256.Create(0x7FFFFFFFu)).AsInt32(), Vector256.Create(0x7F800000)).AsUInt32();
+        return Vector256.ConditionalSelect(nan, (bits >> 16) | Vector256.Create(0x40u), rounded);
+    }
+}
+
+/// <summary>BFloat16 lanes of Vector128.</summary>
+internal readonly unsafe struct BFloat16x128 : IBFloat16Lanes
+{
+    public static int Count => Vector128<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector128.Widen(Vector128.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector128<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector128.Narrow(Round(Vector128.Load(src).AsUInt32()), Round(Vector128.Load(src + Vector128<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Round(Vector128<uint> bits)
+    {
+        var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
+        var nan = Vector128.GreaterThan((bits & Vector128.Create(0x7FFFFFFFu)).AsInt32(), Vector128.Create(0x7F800000)).AsUInt32();
+        return Vector128.ConditionalSelect(nan, (bits >> 16) | Vector128.Create(0x40u), rounded);
+    }
+}
