@@ -41,9 +41,47 @@ internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct
     static abstract TD AddWide(TD a, TD b);
 }
 
-/// <summary>float lanes of Vector512.</summary>
-internal readonly unsafe struct F512 : ISimd<Vector512<float>, float, Vector512<double>>
+/// <summary>
+/// The float-only operations of the engine's exp and softmax loops (Ruler.Nn), beside <see cref="ISimd{TV, T, TD}"/>.
+/// </summary>
+internal interface IFloatSimd<TV, TD> : ISimd<TV, float, TD> where TV : struct where TD : struct
 {
+    static abstract TV Min(TV a, TV b);
+    static abstract TV Max(TV a, TV b);
+    /// <summary>Each lane rounded to the nearest integer, ties to even.</summary>
+    static abstract TV Round(TV v);
+    /// <summary>
+    /// v·2^n for n integral (as float) with |n| ≤ 254: two exponent-field factors 2^⌊n/2⌋·2^(n−⌊n/2⌋), each a
+    /// normal float, so the product is rounded once.
+    /// </summary>
+    static abstract TV ScaleByPowerOfTwo(TV v, TV n);
+    /// <summary>value where z ≥ limit, exactly 0 where z &lt; limit.</summary>
+    static abstract TV ZeroWhereBelow(TV value, TV z, TV limit);
+    /// <summary>The sum of the lanes in float.</summary>
+    static abstract float Sum(TV v);
+}
+
+/// <summary>float lanes of Vector512.</summary>
+internal readonly unsafe struct F512 : IFloatSimd<Vector512<float>, Vector512<double>>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> v) => Vector512.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaleByPowerOfTwo(Vector512<float> v, Vector512<float> n)
+    {
+        var ni = Vector512.ConvertToInt32(n);
+        var half = Vector512.ShiftRightArithmetic(ni, 1);
+        var bias = Vector512.Create(127);
+        return v * Vector512.ShiftLeft(half + bias, 23).AsSingle() * Vector512.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ZeroWhereBelow(Vector512<float> value, Vector512<float> z, Vector512<float> limit) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(z, limit), Vector512<float>.Zero, value);
+
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
@@ -191,8 +229,26 @@ internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector51
 }
 
 /// <summary>float lanes of Vector256.</summary>
-internal readonly unsafe struct F256 : ISimd<Vector256<float>, float, Vector256<double>>
+internal readonly unsafe struct F256 : IFloatSimd<Vector256<float>, Vector256<double>>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> v) => Vector256.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaleByPowerOfTwo(Vector256<float> v, Vector256<float> n)
+    {
+        var ni = Vector256.ConvertToInt32(n);
+        var half = Vector256.ShiftRightArithmetic(ni, 1);
+        var bias = Vector256.Create(127);
+        return v * Vector256.ShiftLeft(half + bias, 23).AsSingle() * Vector256.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ZeroWhereBelow(Vector256<float> value, Vector256<float> z, Vector256<float> limit) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(z, limit), Vector256<float>.Zero, value);
+
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
@@ -340,8 +396,26 @@ internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector25
 }
 
 /// <summary>float lanes of Vector128.</summary>
-internal readonly unsafe struct F128 : ISimd<Vector128<float>, float, Vector128<double>>
+internal readonly unsafe struct F128 : IFloatSimd<Vector128<float>, Vector128<double>>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Round(Vector128<float> v) => Vector128.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ScaleByPowerOfTwo(Vector128<float> v, Vector128<float> n)
+    {
+        var ni = Vector128.ConvertToInt32(n);
+        var half = Vector128.ShiftRightArithmetic(ni, 1);
+        var bias = Vector128.Create(127);
+        return v * Vector128.ShiftLeft(half + bias, 23).AsSingle() * Vector128.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ZeroWhereBelow(Vector128<float> value, Vector128<float> z, Vector128<float> limit) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(z, limit), Vector128<float>.Zero, value);
+
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
