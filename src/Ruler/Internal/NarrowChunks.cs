@@ -114,11 +114,8 @@ internal unsafe struct NarrowJob<T> : IParallelTask where T : unmanaged
                         RowKernels.Backward(plan, Center, a, Mean + g0, Rstd + g0, Gamma, b, Dh == null ? null : c, d,
                             GammaSums ? dg : null, BetaSums ? db : null, AffineSize, FromInput);
                         NarrowConversions.Narrow(d, Out + o, n);
-                        for (int i = 0; i < affine; i++)
-                        {
-                            if (GammaSums) sums[i] += dg[i];
-                            if (BetaSums) sums[affine + i] += db[i];
-                        }
+                        if (GammaSums) Simd.Flush(dg, sums, affine);
+                        if (BetaSums) Simd.Flush(db, sums + affine, affine);
                         continue;
                     case NarrowOp.AddForward:
                         NarrowConversions.Widen(U + o, b, n);
