@@ -32,7 +32,7 @@ internal static unsafe class Kernels
             fixed (T* px = x)
             fixed (GroupMoments* pm = moments)
             {
-                if (kind == PlanKind.Rows) RowKernels.Forward<T>(rows, true, 0, px, null, null, null, null, null, null, null, pm, true);
+                if (kind == PlanKind.Rows) RowKernels.Moments(rows, new RowMomentsArgs<T> { X = px, Moments = pm });
                 else ColumnKernels.Moments(new ColumnKernels.MomentsArgs<T> { Plan = columns, X = px, Moments = pm });
             }
         }
@@ -304,7 +304,17 @@ internal static unsafe class Kernels
                 if (measure) PlaneKernels.Forward(args);
                 else PlaneKernels.Normalize(args);
             }
-            else if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            else if (kind == PlanKind.Rows)
+            {
+                if (pu != null)
+                    RowKernels.AddForward(rows, new RowAddForwardArgs<T>
+                    {
+                        X = px, U = pu, H = ph, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, Center = center, Eps = eps,
+                    });
+                else if (measure)
+                    RowKernels.Forward(rows, new RowForwardArgs<T> { X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, Center = center, Eps = eps });
+                else RowKernels.Normalize(rows, new RowNormalizeArgs<T> { X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, MeanLo = meanLo });
+            }
             else
             {
                 var args = new ColumnKernels.ForwardArgs<T>
@@ -341,7 +351,21 @@ internal static unsafe class Kernels
                     Plan = rows, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
                     Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
                 });
-            else if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            else if (kind == PlanKind.Rows)
+            {
+                if (pdh != null)
+                    RowKernels.AddBackward(rows, new RowAddBackwardArgs<T>
+                    {
+                        H = px, Mean = pm, Rstd = pr, MeanLo = pl, Gamma = pg, Dy = pdy, Dh = pdh, Dsum = pdx, Dgamma = pdg, Dbeta = pdb,
+                        AffineSize = layout.AffineSize, Center = center,
+                    });
+                else
+                    RowKernels.Backward(rows, new RowBackwardArgs<T>
+                    {
+                        X = px, Mean = pm, Rstd = pr, MeanLo = pl, Gamma = pg, Dy = pdy, Dx = pdx, Dgamma = pdg, Dbeta = pdb,
+                        AffineSize = layout.AffineSize, Center = center, FromInput = fromInput,
+                    });
+            }
             else
                 ColumnKernels.Backward(new ColumnKernels.BackwardArgs<T>
                 {

@@ -10,6 +10,9 @@ namespace Ruler.Internal;
 /// it is in cache. Planes (BatchNorm NCHW: N segments per group): memory is walked in order, sample by sample;
 /// a task owns a range of samples and keeps partial moments (or gradient sums) per group, merged in task order.
 /// Task counts depend on the shape only, so results are the same bits for any thread count.
+/// One entry point per op, each taking one argument struct (<see cref="RowForwardArgs{T}"/> and its siblings in
+/// Rows/RowArgs.cs): Moments, Forward, Normalize, AddForward, Backward, AddBackward. Row backward with γ per element
+/// and rows of 8 KB or more runs in blocks (<see cref="RowBackwardBlocks"/>).
 /// </summary>
 internal static unsafe class RowKernels
 {
@@ -17,8 +20,33 @@ internal static unsafe class RowKernels
 
     private const int RowsPhase = 0, PlanesMeasure = 1, PlanesApply = 2;
 
+    /// <summary>Moments of every group (<see cref="RowMomentsArgs{T}"/>).</summary>
+    public static void Moments<T>(in RowPlan plan, in RowMomentsArgs<T> a) where T : unmanaged =>
+        Forward<T>(plan, true, 0, a.X, null, null, null, null, null, null, null, a.Moments, true);
+
+    /// <summary>Forward: statistics measured and written, then applied (<see cref="RowForwardArgs{T}"/>).</summary>
+    public static void Forward<T>(in RowPlan plan, in RowForwardArgs<T> a) where T : unmanaged =>
+        Forward(plan, a.Center, a.Eps, a.X, null, null, a.Gamma, a.Beta, a.Y, a.Mean, a.Rstd, null, true);
+
+    /// <summary>Normalize with given statistics (<see cref="RowNormalizeArgs{T}"/>).</summary>
+    public static void Normalize<T>(in RowPlan plan, in RowNormalizeArgs<T> a) where T : unmanaged =>
+        Forward(plan, false, 0, a.X, null, null, a.Gamma, a.Beta, a.Y, a.Mean, a.Rstd, null, false, a.MeanLo);
+
+    /// <summary>Residual add + forward (<see cref="RowAddForwardArgs{T}"/>).</summary>
+    public static void AddForward<T>(in RowPlan plan, in RowAddForwardArgs<T> a) where T : unmanaged =>
+        Forward(plan, a.Center, a.Eps, a.X, a.U, a.H, a.Gamma, a.Beta, a.Y, a.Mean, a.Rstd, null, true);
+
+    /// <summary>Backward (<see cref="RowBackwardArgs{T}"/>).</summary>
+    public static void Backward<T>(in RowPlan plan, in RowBackwardArgs<T> a) where T : unmanaged =>
+        Backward(plan, a.Center, a.X, a.Mean, a.Rstd, a.Gamma, a.Dy, null, a.Dx, a.Dgamma, a.Dbeta, a.AffineSize, a.FromInput, a.MeanLo);
+
+    /// <summary>Backward of the residual add + norm (<see cref="RowAddBackwardArgs{T}"/>).</summary>
+    public static void AddBackward<T>(in RowPlan plan, in RowAddBackwardArgs<T> a) where T : unmanaged =>
+        Backward(plan, a.Center, a.H, a.Mean, a.Rstd, a.Gamma, a.Dy, a.Dh, a.Dsum, a.Dgamma, a.Dbeta, a.AffineSize, true, a.MeanLo);
+
     /// <summary>
-    /// Moments (when <paramref name="moments"/> is not null), forward (statistics written to mean/rstd, then
+    /// The shared body of the forward entry points (and the call form <see cref="NarrowChunks"/> still uses):
+    /// moments (when <paramref name="moments"/> is not null), forward (statistics written to mean/rstd, then
     /// applied) or normalize (mean/rstd given: <paramref name="measure"/> false). With <paramref name="u"/> not null
     /// the input is h = x + u, written to <paramref name="h"/> on the way.
     /// </summary>
@@ -63,12 +91,19 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>
+    /// The shared body of the backward entry points (and the call form <see cref="NarrowChunks"/> still uses):
     /// dx (+ dh when not null), and dγ, dβ (each may be null) from per-task float64 partials merged in task order.
-    /// With <paramref name="fromInput"/> false the statistics were constants: dx = rstd·γ·dy.
+    /// With <paramref name="fromInput"/> false the statistics were constants: dx = rstd·γ·dy. Rows with γ per element
+    /// of at least 8 KB take <see cref="RowBackwardBlocks"/>; shorter rows, planes and per-run γ the general job below.
     /// </summary>
     public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput, double* meanLo = null) where T : unmanaged
     {
+        if (RowBackwardBlocks.Handles<T>(plan, gamma != null || dgamma != null || dbeta != null))
+        {
+            RowBackwardBlocks.Run(plan, center, fromInput, x, mean, rstd, meanLo, gamma, dy, dh, dx, dgamma, dbeta);
+            return;
+        }
         long total = (long)plan.Groups * plan.GroupSize;
         var job = new BackwardJob<T>
         {

@@ -241,10 +241,7 @@ public abstract class AddNormalizer<T> where T : unmanaged
         return a;
     }
 
-    private static void Accumulate(T[] into, ReadOnlySpan<T> add)
-    {
-        for (int i = 0; i < into.Length; i++) into[i] = Num.FromDouble<T>(Num.ToDouble(into[i]) + Num.ToDouble(add[i]));
-    }
+    private static void Accumulate(T[] into, ReadOnlySpan<T> add) => GradientAccumulation.Add<T>(into, add);
 }
 
 /// <summary>

@@ -155,8 +155,5 @@ public abstract class Normalizer<T> where T : unmanaged
         return a;
     }
 
-    private protected static void Accumulate(T[] into, ReadOnlySpan<T> add)
-    {
-        for (int i = 0; i < into.Length; i++) into[i] = Num.FromDouble<T>(Num.ToDouble(into[i]) + Num.ToDouble(add[i]));
-    }
+    private protected static void Accumulate(T[] into, ReadOnlySpan<T> add) => GradientAccumulation.Add<T>(into, add);
 }
