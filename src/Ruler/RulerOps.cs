@@ -43,7 +43,7 @@ public static class RulerOps
 
     /// <summary>Turns group moments into the mean and rstd = 1/√(var + eps) (or 1/√(mean square + eps) without centering) that normalization uses.</summary>
     /// <param name="ruler">Gives eps and whether to center.</param>
-    /// <param name="moments">The moments of each group, e.g. from <see cref="Moments{T}"/> or merged with <see cref="GroupMoments.Combine"/>.</param>
+    /// <param name="moments">The moments of each group, e.g. from <see cref="Moments{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, Span{GroupMoments})"/> or merged with <see cref="GroupMoments.Combine"/>.</param>
     /// <param name="mean">Receives the mean of each group (0 for a ruler without centering), overwritten.</param>
     /// <param name="rstd">Receives 1/√(var + eps) of each group, overwritten.</param>
     /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>

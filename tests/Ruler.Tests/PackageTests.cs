@@ -215,11 +215,11 @@ public sealed class PackageXmlDocsTests
     /// <summary>Public members with parameters that no argument can make fail: conversions and comparisons of values.</summary>
     private static readonly HashSet<string> CannotThrow =
     [
-        "M:Ruler.BFloat16.FromBits(System.UInt16)",
-        "M:Ruler.BFloat16.op_Explicit(System.Single)~Ruler.BFloat16",
-        "M:Ruler.BFloat16.op_Explicit(System.Double)~Ruler.BFloat16",
-        "M:Ruler.BFloat16.op_Explicit(Ruler.BFloat16)~System.Single",
-        "M:Ruler.BFloat16.op_Explicit(Ruler.BFloat16)~System.Double",
+        "M:Ruler.Numerics.BFloat16.FromBits(System.UInt16)",
+        "M:Ruler.Numerics.BFloat16.op_Explicit(System.Single)~Ruler.Numerics.BFloat16",
+        "M:Ruler.Numerics.BFloat16.op_Explicit(System.Double)~Ruler.Numerics.BFloat16",
+        "M:Ruler.Numerics.BFloat16.op_Explicit(Ruler.Numerics.BFloat16)~System.Single",
+        "M:Ruler.Numerics.BFloat16.op_Explicit(Ruler.Numerics.BFloat16)~System.Double",
         "M:Ruler.GroupMoments.Combine(Ruler.GroupMoments,Ruler.GroupMoments)",
         "M:Ruler.GroupMoments.Of(System.ReadOnlySpan{System.Double})",
         "M:Ruler.Serialization.SafeTensorsException.#ctor(System.String,System.String,System.String,System.Exception)",

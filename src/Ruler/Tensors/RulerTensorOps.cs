@@ -19,7 +19,7 @@ namespace Ruler;
 /// </remarks>
 public static class RulerTensorOps
 {
-    /// <summary>The exact moments of every group; see <see cref="RulerOps.Moments{T}"/>.</summary>
+    /// <summary>The exact moments of every group; see <see cref="RulerOps.Moments{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, Span{GroupMoments})"/>.</summary>
     /// <param name="ruler">Which numbers share a ruler.</param>
     /// <param name="x">A dense row-major tensor.</param>
     /// <param name="moments">Receives one entry per group.</param>
@@ -33,7 +33,7 @@ public static class RulerTensorOps
         RulerOps.Moments(ruler, xs, shape, moments);
     }
 
-    /// <summary>y = (x − mean)·rstd·γ + β with statistics measured from x, saved for the backward; see <see cref="RulerOps.Forward{T}"/>.</summary>
+    /// <summary>y = (x − mean)·rstd·γ + β with statistics measured from x, saved for the backward; see <see cref="RulerOps.Forward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{double}, Span{double})"/>.</summary>
     /// <param name="ruler">Which numbers share a ruler.</param>
     /// <param name="x">A dense row-major tensor.</param>
     /// <param name="gamma">γ, or empty for none.</param>
@@ -54,7 +54,7 @@ public static class RulerTensorOps
         RulerOps.Forward(ruler, xs, shape, gamma, beta, ys, mean, rstd);
     }
 
-    /// <summary>y = (x − mean)·rstd·γ + β with given statistics; see <see cref="RulerOps.Normalize{T}"/>.</summary>
+    /// <summary>y = (x − mean)·rstd·γ + β with given statistics; see <see cref="RulerOps.Normalize{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>.</summary>
     /// <param name="ruler">Which numbers share a ruler.</param>
     /// <param name="x">A dense row-major tensor.</param>
     /// <param name="mean">The mean of each group.</param>
@@ -75,7 +75,7 @@ public static class RulerTensorOps
         RulerOps.Normalize(ruler, xs, shape, mean, rstd, gamma, beta, ys);
     }
 
-    /// <summary>Gradients of a normalization; <b>overwrites</b> dx, dγ and dβ. See <see cref="RulerOps.Backward{T}"/>.</summary>
+    /// <summary>Gradients of a normalization; <b>overwrites</b> dx, dγ and dβ. See <see cref="RulerOps.Backward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T}, bool)"/>.</summary>
     /// <param name="ruler">The ruler of the forward.</param>
     /// <param name="x">The forward's input, dense row-major.</param>
     /// <param name="mean">The forward's saved means.</param>
@@ -102,7 +102,7 @@ public static class RulerTensorOps
         RulerOps.Backward(ruler, xs, shape, mean, rstd, gamma, dys, dxs, dgammaOut, dbetaOut, statisticsFromInput);
     }
 
-    /// <summary>Fused residual add + norm: h = x + u; y = norm(h); see <see cref="RulerOps.AddForward{T}"/>.</summary>
+    /// <summary>Fused residual add + norm: h = x + u; y = norm(h); see <see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>.</summary>
     /// <param name="ruler">Which numbers share a ruler.</param>
     /// <param name="x">The residual stream, dense row-major.</param>
     /// <param name="u">What the sublayer adds, with the lengths of x.</param>
@@ -129,7 +129,7 @@ public static class RulerTensorOps
         RulerOps.AddForward(ruler, xs, us, shape, gamma, beta, hs, ys, mean, rstd);
     }
 
-    /// <summary>Backward of <see cref="AddForward{T}"/> with no gradient reaching h directly; <b>overwrites</b> dsum, dγ and dβ. See <see cref="RulerOps.AddBackward{T}"/>.</summary>
+    /// <summary>Backward of <see cref="AddForward{T}"/> with no gradient reaching h directly; <b>overwrites</b> dsum, dγ and dβ. See <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>.</summary>
     /// <param name="ruler">The ruler of the forward.</param>
     /// <param name="h">The h the forward returned, dense row-major.</param>
     /// <param name="mean">The forward's saved means.</param>
@@ -154,7 +154,7 @@ public static class RulerTensorOps
         RulerOps.AddBackward(ruler, hs, shape, mean, rstd, gamma, dys, default, dsums, dgammaOut, dbetaOut);
     }
 
-    /// <summary>Backward of <see cref="AddForward{T}"/>: dsum = dh + normᵀ(dy); <b>overwrites</b> dsum, dγ and dβ. See <see cref="RulerOps.AddBackward{T}"/>.</summary>
+    /// <summary>Backward of <see cref="AddForward{T}"/>: dsum = dh + normᵀ(dy); <b>overwrites</b> dsum, dγ and dβ. See <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>.</summary>
     /// <param name="ruler">The ruler of the forward.</param>
     /// <param name="h">The h the forward returned, dense row-major.</param>
     /// <param name="mean">The forward's saved means.</param>
