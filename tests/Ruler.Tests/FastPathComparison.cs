@@ -31,6 +31,7 @@ internal static class FastPathComparison
         yield return new("GroupNorm NCHW", RulerSpec.GroupNorm(), [2, 2, 3, n]);
         yield return new("GroupNorm NCHW wide groups", RulerSpec.GroupNorm(), [2, 2, n, 3]);
         yield return new("GroupNorm NHWC", RulerSpec.GroupNorm(last), [2, 3, 2, n]);
+        yield return new("GroupNorm NHWC one group", RulerSpec.GroupNorm(last), [2, 5, 1, n]);
         yield return new("InstanceNorm NCHW", RulerSpec.InstanceNorm(4), [2, 3, 1, n]);
         yield return new("InstanceNorm NHWC", RulerSpec.InstanceNorm(4, last), [2, 3, 1, n]);
     }
