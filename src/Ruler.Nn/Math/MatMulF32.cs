@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Ruler.Internal;
 
 namespace Ruler.Nn;
 
@@ -153,13 +154,7 @@ internal static unsafe class MatMulF32
                 {
                     float* src = b + (long)(p0 + p) * n + j0 + s;
                     float* row = d + p * Nr;
-                    if (cols == Nr)
-                    {
-                        Vector256.Store(Vector256.Load(src), row);
-                        Vector256.Store(Vector256.Load(src + 8), row + 8);
-                        Vector256.Store(Vector256.Load(src + 16), row + 16);
-                        Vector256.Store(Vector256.Load(src + 24), row + 24);
-                    }
+                    if (cols == Nr) new ReadOnlySpan<float>(src, Nr).CopyTo(new Span<float>(row, Nr));
                     else
                     {
                         for (int q = 0; q < cols; q++) row[q] = src[q];
@@ -202,96 +197,72 @@ internal static unsafe class MatMulF32
         public static nint KStride(nint lda) => lda;
     }
 
-    /// <summary>C[rows×cols] (+)= A(Mr×kc, walked as <typeparamref name="TA"/> says)·Bpanel(kc×Nr), accumulated in registers.</summary>
+    /// <summary>
+    /// C[rows×cols] (+)= A(Mr×kc, walked as <typeparamref name="TA"/> says)·Bpanel(kc×Nr), accumulated in registers:
+    /// the strip of <see cref="Nr"/> columns as tiles of 2 vectors of the widest accelerated width.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
     {
-        if (Vector512.IsHardwareAccelerated) Kernel512<TA>(a, lda, b, kc, c, ldc, rows, cols, add);
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Kernel256<TA>(a, lda, b, kc, c, ldc, rows, Math.Min(cols, 16), add);
-            if (cols > 16) Kernel256<TA>(a, lda, b + 16, kc, c + 16, ldc, rows, cols - 16, add);
-        }
+        if (Vector512.IsHardwareAccelerated) Strip<TA, Vector512<float>, Vector512<double>, F512>(a, lda, b, kc, c, ldc, rows, cols, add);
+        else if (Vector256.IsHardwareAccelerated) Strip<TA, Vector256<float>, Vector256<double>, F256>(a, lda, b, kc, c, ldc, rows, cols, add);
+        else if (Vector128.IsHardwareAccelerated) Strip<TA, Vector128<float>, Vector128<double>, F128>(a, lda, b, kc, c, ldc, rows, cols, add);
         else KernelScalar<TA>(a, lda, b, kc, c, ldc, rows, cols, add);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
-    {
-        nint rs = TA.RowStride(lda), ps = TA.KStride(lda);
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += ps, b += Nr)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var x = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1 * rs]);
-            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2 * rs]);
-            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3 * rs]);
-            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4 * rs]);
-            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5 * rs]);
-            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-        }
-        if (rows == Mr && cols == Nr)
-        {
-            Store512(c, c00, c01, add); Store512(c + ldc, c10, c11, add); Store512(c + 2 * ldc, c20, c21, add);
-            Store512(c + 3 * ldc, c30, c31, add); Store512(c + 4 * ldc, c40, c41, add); Store512(c + 5 * ldc, c50, c51, add);
-            return;
-        }
-        float* t = stackalloc float[Mr * Nr];
-        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80);
-        c30.Store(t + 96); c31.Store(t + 112); c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176);
-        StorePartial(t, c, ldc, rows, cols, add);
-    }
-
+    /// <summary>The strip's columns in tiles of 2·S.Count (one tile for 512 bits, two for 256, four for 128).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store512(float* c, Vector512<float> lo, Vector512<float> hi, bool add)
+    private static void Strip<TA, TV, TD, S>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+        where TA : struct, IALayout where TV : struct where TD : struct where S : ISimd<TV, float, TD>
     {
-        if (add)
-        {
-            lo += Vector512.Load(c);
-            hi += Vector512.Load(c + 16);
-        }
-        lo.Store(c);
-        hi.Store(c + 16);
+        for (int q = 0; q < cols; q += 2 * S.Count)
+            Tile<TA, TV, TD, S>(a, lda, b + q, kc, c + q, ldc, rows, Math.Min(2 * S.Count, cols - q), add);
     }
 
-    /// <summary>The AVX2 form: a 6×16 tile (12 accumulators of 8 lanes) over one half of the packed 32-wide strip.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout
+    /// <summary>A 6 × 2·S.Count tile: 12 accumulators, one broadcast of A and two loads of B per k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void Tile<TA, TV, TD, S>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add)
+        where TA : struct, IALayout where TV : struct where TD : struct where S : ISimd<TV, float, TD>
     {
         nint rs = TA.RowStride(lda), ps = TA.KStride(lda);
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int w = S.Count;
+        float* t = stackalloc float[Mr * Nr];
+        TV zero = S.Splat(0f);
+        TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero;
+        TV c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
         for (int p = 0; p < kc; p++, a += ps, b += Nr)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a[1 * rs]);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a[2 * rs]);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a[3 * rs]);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a[4 * rs]);
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a[5 * rs]);
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            var b0 = S.Load(b);
+            var b1 = S.Load(b + w);
+            var x = S.Splat(a[0]);
+            c00 = S.MulAdd(x, b0, c00); c01 = S.MulAdd(x, b1, c01);
+            x = S.Splat(a[1 * rs]);
+            c10 = S.MulAdd(x, b0, c10); c11 = S.MulAdd(x, b1, c11);
+            x = S.Splat(a[2 * rs]);
+            c20 = S.MulAdd(x, b0, c20); c21 = S.MulAdd(x, b1, c21);
+            x = S.Splat(a[3 * rs]);
+            c30 = S.MulAdd(x, b0, c30); c31 = S.MulAdd(x, b1, c31);
+            x = S.Splat(a[4 * rs]);
+            c40 = S.MulAdd(x, b0, c40); c41 = S.MulAdd(x, b1, c41);
+            x = S.Splat(a[5 * rs]);
+            c50 = S.MulAdd(x, b0, c50); c51 = S.MulAdd(x, b1, c51);
         }
-        float* t = stackalloc float[Mr * 16];
-        c00.Store(t); c01.Store(t + 8); c10.Store(t + 16); c11.Store(t + 24); c20.Store(t + 32); c21.Store(t + 40);
-        c30.Store(t + 48); c31.Store(t + 56); c40.Store(t + 64); c41.Store(t + 72); c50.Store(t + 80); c51.Store(t + 88);
-        for (int r = 0; r < rows; r++)
-            for (int q = 0; q < cols; q++)
-                c[r * ldc + q] = add ? c[r * ldc + q] + t[r * 16 + q] : t[r * 16 + q];
+        // The accumulators leave through a buffer laid out as a strip (row stride Nr), allocated before the loop:
+        // nothing after the loop but these stores sees them, so the JIT keeps all twelve in registers through it.
+        S.Store(t, c00); S.Store(t + w, c01); S.Store(t + Nr, c10); S.Store(t + Nr + w, c11);
+        S.Store(t + 2 * Nr, c20); S.Store(t + 2 * Nr + w, c21); S.Store(t + 3 * Nr, c30); S.Store(t + 3 * Nr + w, c31);
+        S.Store(t + 4 * Nr, c40); S.Store(t + 4 * Nr + w, c41); S.Store(t + 5 * Nr, c50); S.Store(t + 5 * Nr + w, c51);
+        if (rows == Mr && cols == 2 * w) StoreTile<TV, TD, S>(t, c, ldc, add);
+        else StorePartial(t, c, ldc, rows, cols, add);
+    }
+
+    /// <summary>C[Mr × 2·S.Count] (+)= t (row stride Nr).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StoreTile<TV, TD, S>(float* t, float* c, int ldc, bool add) where TV : struct where TD : struct where S : ISimd<TV, float, TD>
+    {
+        for (int r = 0; r < Mr; r++, t += Nr, c += ldc)
+            for (int q = 0; q < 2 * S.Count; q += S.Count)
+                S.Store(c + q, add ? S.Add(S.Load(t + q), S.Load(c + q)) : S.Load(t + q));
     }
 
     private static void KernelScalar<TA>(float* a, nint lda, float* b, int kc, float* c, int ldc, int rows, int cols, bool add) where TA : struct, IALayout

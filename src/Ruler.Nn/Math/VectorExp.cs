@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Ruler.Internal;
 
 namespace Ruler.Nn;
 
 /// <summary>
-/// exp for 8 float lanes, several times faster here than the runtime's <see cref="Vector256.Exp(Vector256{float})"/>.
+/// exp on float lanes of any width (<see cref="IFloatSimd{TV, TD}"/>), several times faster here than the runtime's
+/// <see cref="Vector256.Exp(Vector256{float})"/>.
 /// Range reduction: x = n·ln2 + r with n = round(x·log2 e) and ln2 split into a high and a low part (Cody–Waite),
 /// so |r| ≤ ln2/2; e^r by its Taylor polynomial to degree 7 (truncation ≤ 2e-9, below float rounding); 2^n as two
 /// exponent-field factors 2^⌊n/2⌋·2^(n−⌊n/2⌋), each a normal float. x is clamped to [−88, 88], so the result is
@@ -12,26 +14,25 @@ namespace Ruler.Nn;
 /// </summary>
 internal static class VectorExp
 {
+    /// <summary>exp of 8 lanes (the 256-bit instance of <see cref="Exp{TV, TD, S}"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
+    public static Vector256<float> Exp(Vector256<float> x) => Exp<Vector256<float>, Vector256<double>, F256>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV Exp<TV, TD, S>(TV x) where TV : struct where TD : struct where S : IFloatSimd<TV, TD>
     {
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-88f)), Vector256.Create(88f));
-        var n = Vector256.Round(x * Vector256.Create(1.44269504f));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), x); // ln2 high part: n·high is exact
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);   // ln2 low part
-        var p = Vector256.Create(1f / 5040);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        var ni = Vector256.ConvertToInt32(n);
-        var half = Vector256.ShiftRightArithmetic(ni, 1);
-        var bias = Vector256.Create(127);
-        var pow1 = Vector256.ShiftLeft(half + bias, 23).AsSingle();
-        var pow2 = Vector256.ShiftLeft(ni - half + bias, 23).AsSingle();
-        return p * pow1 * pow2;
+        x = S.Min(S.Max(x, S.Splat(-88f)), S.Splat(88f));
+        var n = S.Round(S.Mul(x, S.Splat(1.44269504f)));
+        var r = S.MulAdd(n, S.Splat(-0.693145752f), x); // ln2 high part: n·high is exact
+        r = S.MulAdd(n, S.Splat(-1.42860677e-6f), r);   // ln2 low part
+        var p = S.Splat(1f / 5040);
+        p = S.MulAdd(p, r, S.Splat(1f / 720));
+        p = S.MulAdd(p, r, S.Splat(1f / 120));
+        p = S.MulAdd(p, r, S.Splat(1f / 24));
+        p = S.MulAdd(p, r, S.Splat(1f / 6));
+        p = S.MulAdd(p, r, S.Splat(0.5f));
+        p = S.MulAdd(p, r, S.Splat(1f));
+        p = S.MulAdd(p, r, S.Splat(1f));
+        return S.ScaleByPowerOfTwo(p, n);
     }
 }

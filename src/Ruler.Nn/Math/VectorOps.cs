@@ -1,31 +1,24 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Ruler.Internal;
 
 namespace Ruler.Nn;
 
-/// <summary>The small vector loops the layers share (adds, a row softmax), with a <see cref="Vector{T}"/> body and a scalar tail.</summary>
+/// <summary>
+/// The small vector loops the layers share (adds, a row softmax): <see cref="TensorPrimitives"/> where it does the
+/// job, and the softmax's exp pass as one loop over the widest accelerated float lanes (<see cref="IFloatSimd{TV, TD}"/>).
+/// </summary>
 internal static class VectorOps
 {
     private const float FloatCutoff = -80f;
 
     /// <summary>x[i] += a.</summary>
-    public static void AddScalar<T>(Span<T> x, T a) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (var va = new Vector<T>(a); i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(x[i..]) + va).CopyTo(x[i..]);
-        for (; i < x.Length; i++) x[i] += a;
-    }
+    public static void AddScalar<T>(Span<T> x, T a) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(x, a, x);
 
     /// <summary>z[i] = x[i] + y[i].</summary>
-    public static void Add<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(x[i..]) + new Vector<T>(y[i..])).CopyTo(z[i..]);
-        for (; i < x.Length; i++) z[i] = x[i] + y[i];
-    }
+    public static void Add<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> z) where T : unmanaged, IFloatingPointIeee754<T> =>
+        TensorPrimitives.Add(x, y, z);
 
     /// <summary>
     /// In place: row[i] = exp((row[i] − max)·scale) / Σ_j exp((row[j] − max)·scale), the max taken over the row.
@@ -34,28 +27,20 @@ internal static class VectorOps
     /// </summary>
     public static void Softmax<T>(Span<T> row, T scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T max = T.NegativeInfinity;
-        foreach (T v in row) max = T.Max(max, v);
+        if (row.IsEmpty) return;
+        T max = TensorPrimitives.Max<T>(row);
         int i = 0;
         T sum = T.Zero;
         bool isFloat = typeof(T) == typeof(float);
         T cutoff = T.CreateTruncating(FloatCutoff);
-        if (isFloat && Vector256.IsHardwareAccelerated)
+        if (isFloat)
         {
             var r = MemoryMarshal.Cast<T, float>(row);
-            float m = float.CreateTruncating(max), s = float.CreateTruncating(scale);
-            var vm = Vector256.Create(m);
-            var vs = Vector256.Create(s);
-            var vc = Vector256.Create(FloatCutoff);
-            var acc = Vector256<float>.Zero;
-            for (; i <= r.Length - 8; i += 8)
-            {
-                var z = (Vector256.Create(r.Slice(i, 8)) - vm) * vs;
-                var e = Vector256.ConditionalSelect(Vector256.LessThan(z, vc), Vector256<float>.Zero, VectorExp.Exp(z));
-                e.CopyTo(r.Slice(i, 8));
-                acc += e;
-            }
-            sum = T.CreateTruncating(Vector256.Sum(acc));
+            float m = float.CreateTruncating(max), s = float.CreateTruncating(scale), total = 0;
+            if (Vector512.IsHardwareAccelerated) total += ExpShifted<Vector512<float>, Vector512<double>, F512>(r, m, s, ref i);
+            if (Vector256.IsHardwareAccelerated) total += ExpShifted<Vector256<float>, Vector256<double>, F256>(r, m, s, ref i);
+            if (Vector128.IsHardwareAccelerated) total += ExpShifted<Vector128<float>, Vector128<double>, F128>(r, m, s, ref i);
+            sum = T.CreateTruncating(total);
         }
         for (; i < row.Length; i++)
         {
@@ -63,34 +48,41 @@ internal static class VectorOps
             row[i] = isFloat && z < cutoff ? T.Zero : T.Exp(z);
             sum += row[i];
         }
-        T inv = T.One / sum;
-        i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (var vi = new Vector<T>(inv); i <= row.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(row[i..]) * vi).CopyTo(row[i..]);
-        for (; i < row.Length; i++) row[i] *= inv;
+        TensorPrimitives.Multiply(row, T.One / sum, row);
+    }
+
+    /// <summary>
+    /// r[j] = exp((r[j] − max)·scale) (0 below the cutoff) over the whole vectors of width S left from i; returns
+    /// their sum and moves i past them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe float ExpShifted<TV, TD, S>(Span<float> r, float max, float scale, ref int i)
+        where TV : struct where TD : struct where S : IFloatSimd<TV, TD>
+    {
+        if (r.Length - i < S.Count) return 0;
+        var vm = S.Splat(max);
+        var vs = S.Splat(scale);
+        var vc = S.Splat(FloatCutoff);
+        var acc = S.Splat(0f);
+        fixed (float* p = r)
+        {
+            for (; i <= r.Length - S.Count; i += S.Count)
+            {
+                var z = S.Mul(S.Sub(S.Load(p + i), vm), vs);
+                var e = S.ZeroWhereBelow(VectorExp.Exp<TV, TD, S>(z), z, vc);
+                S.Store(p + i, e);
+                acc = S.Add(acc, e);
+            }
+        }
+        return S.Sum(acc);
     }
 
     /// <summary>In place, for a softmax row p and its output gradient d: d[i] = p[i]·(d[i] − Σ_j p[j]·d[j])·scale.</summary>
     public static void SoftmaxBackward<T>(ReadOnlySpan<T> p, Span<T> d, T scale) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int i = 0;
-        T weighted = T.Zero;
-        if (Vector.IsHardwareAccelerated && p.Length >= Vector<T>.Count)
-        {
-            var acc = Vector<T>.Zero;
-            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count) acc += new Vector<T>(p[i..]) * new Vector<T>(d[i..]);
-            weighted = Vector.Sum(acc);
-        }
-        for (; i < p.Length; i++) weighted += p[i] * d[i];
-        i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var vw = new Vector<T>(weighted);
-            var vs = new Vector<T>(scale);
-            for (; i <= p.Length - Vector<T>.Count; i += Vector<T>.Count)
-                (new Vector<T>(p[i..]) * (new Vector<T>(d[i..]) - vw) * vs).CopyTo(d[i..]);
-        }
-        for (; i < p.Length; i++) d[i] = p[i] * (d[i] - weighted) * scale;
+        d = d[..p.Length];
+        T weighted = TensorPrimitives.Dot(p, d);
+        TensorPrimitives.AddMultiply(d, -weighted, p, d);
+        TensorPrimitives.Multiply(d, scale, d);
     }
 }

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics.X86;
 
 namespace Ruler.Internal;
@@ -67,13 +67,7 @@ internal static unsafe class NarrowChunks
     }
 
     /// <summary>a += b, element by element.</summary>
-    public static void Add(Span<float> a, ReadOnlySpan<float> b)
-    {
-        int i = 0;
-        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (new Vector<float>(a[i..]) + new Vector<float>(b[i..])).CopyTo(a[i..]);
-        for (; i < a.Length; i++) a[i] += b[i];
-    }
+    public static void Add(Span<float> a, ReadOnlySpan<float> b) => TensorPrimitives.Add(a, b, a);
 }
 
 /// <summary>One chunked Half/BFloat16 call (see <see cref="NarrowChunks"/>): 16-bit tensors, float γ and β.</summary>
@@ -120,11 +114,8 @@ internal unsafe struct NarrowJob<T> : IParallelTask where T : unmanaged
                         RowKernels.Backward(plan, Center, a, Mean + g0, Rstd + g0, Gamma, b, Dh == null ? null : c, d,
                             GammaSums ? dg : null, BetaSums ? db : null, AffineSize, FromInput);
                         NarrowConversions.Narrow(d, Out + o, n);
-                        for (int i = 0; i < affine; i++)
-                        {
-                            if (GammaSums) sums[i] += dg[i];
-                            if (BetaSums) sums[affine + i] += db[i];
-                        }
+                        if (GammaSums) Simd.Flush(dg, sums, affine);
+                        if (BetaSums) Simd.Flush(db, sums + affine, affine);
                         continue;
                     case NarrowOp.AddForward:
                         NarrowConversions.Widen(U + o, b, n);

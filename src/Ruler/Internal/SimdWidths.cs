@@ -41,9 +41,47 @@ internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct
     static abstract TD AddWide(TD a, TD b);
 }
 
-/// <summary>float lanes of Vector512.</summary>
-internal readonly unsafe struct F512 : ISimd<Vector512<float>, float, Vector512<double>>
+/// <summary>
+/// The float-only operations of the engine's exp and softmax loops (Ruler.Nn), beside <see cref="ISimd{TV, T, TD}"/>.
+/// </summary>
+internal interface IFloatSimd<TV, TD> : ISimd<TV, float, TD> where TV : struct where TD : struct
 {
+    static abstract TV Min(TV a, TV b);
+    static abstract TV Max(TV a, TV b);
+    /// <summary>Each lane rounded to the nearest integer, ties to even.</summary>
+    static abstract TV Round(TV v);
+    /// <summary>
+    /// v·2^n for n integral (as float) with |n| ≤ 254: two exponent-field factors 2^⌊n/2⌋·2^(n−⌊n/2⌋), each a
+    /// normal float, so the product is rounded once.
+    /// </summary>
+    static abstract TV ScaleByPowerOfTwo(TV v, TV n);
+    /// <summary>value where z ≥ limit, exactly 0 where z &lt; limit.</summary>
+    static abstract TV ZeroWhereBelow(TV value, TV z, TV limit);
+    /// <summary>The sum of the lanes in float.</summary>
+    static abstract float Sum(TV v);
+}
+
+/// <summary>float lanes of Vector512.</summary>
+internal readonly unsafe struct F512 : IFloatSimd<Vector512<float>, Vector512<double>>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> v) => Vector512.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaleByPowerOfTwo(Vector512<float> v, Vector512<float> n)
+    {
+        var ni = Vector512.ConvertToInt32(n);
+        var half = Vector512.ShiftRightArithmetic(ni, 1);
+        var bias = Vector512.Create(127);
+        return v * Vector512.ShiftLeft(half + bias, 23).AsSingle() * Vector512.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ZeroWhereBelow(Vector512<float> value, Vector512<float> z, Vector512<float> limit) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(z, limit), Vector512<float>.Zero, value);
+
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
@@ -191,8 +229,26 @@ internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector51
 }
 
 /// <summary>float lanes of Vector256.</summary>
-internal readonly unsafe struct F256 : ISimd<Vector256<float>, float, Vector256<double>>
+internal readonly unsafe struct F256 : IFloatSimd<Vector256<float>, Vector256<double>>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> v) => Vector256.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaleByPowerOfTwo(Vector256<float> v, Vector256<float> n)
+    {
+        var ni = Vector256.ConvertToInt32(n);
+        var half = Vector256.ShiftRightArithmetic(ni, 1);
+        var bias = Vector256.Create(127);
+        return v * Vector256.ShiftLeft(half + bias, 23).AsSingle() * Vector256.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ZeroWhereBelow(Vector256<float> value, Vector256<float> z, Vector256<float> limit) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(z, limit), Vector256<float>.Zero, value);
+
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
@@ -340,8 +396,26 @@ internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector25
 }
 
 /// <summary>float lanes of Vector128.</summary>
-internal readonly unsafe struct F128 : ISimd<Vector128<float>, float, Vector128<double>>
+internal readonly unsafe struct F128 : IFloatSimd<Vector128<float>, Vector128<double>>
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Round(Vector128<float> v) => Vector128.Round(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ScaleByPowerOfTwo(Vector128<float> v, Vector128<float> n)
+    {
+        var ni = Vector128.ConvertToInt32(n);
+        var half = Vector128.ShiftRightArithmetic(ni, 1);
+        var bias = Vector128.Create(127);
+        return v * Vector128.ShiftLeft(half + bias, 23).AsSingle() * Vector128.ShiftLeft(ni - half + bias, 23).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ZeroWhereBelow(Vector128<float> value, Vector128<float> z, Vector128<float> limit) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(z, limit), Vector128<float>.Zero, value);
+
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
@@ -486,4 +560,97 @@ internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector12
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double Sum(Vector128<double> lo, Vector128<double> hi) => Vector128.Sum(lo);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AddWide(Vector128<double> a, Vector128<double> b) => a + b;
+}
+
+/// <summary>
+/// BFloat16 ↔ float on one vector width: <see cref="Count"/> values (one vector of 16-bit lanes, two of float) per
+/// step. Widening puts the 16 bits on top of a float; narrowing rounds the dropped 16 bits to nearest, ties to even
+/// (adding 0x7FFF plus the lowest kept bit; a carry into the exponent is the correct rounding up), and quiets a NaN
+/// keeping its sign and top payload bits, as the scalar <see cref="BFloat16"/> cast does.
+/// </summary>
+internal unsafe interface IBFloat16Lanes
+{
+    static abstract int Count { get; }
+    /// <summary>dst[0..Count) = src[0..Count) as float.</summary>
+    static abstract void Widen(ushort* src, float* dst);
+    /// <summary>dst[0..Count) = src[0..Count) rounded to BFloat16 bits.</summary>
+    static abstract void Narrow(float* src, ushort* dst);
+}
+
+/// <summary>BFloat16 lanes of Vector512.</summary>
+internal readonly unsafe struct BFloat16x512 : IBFloat16Lanes
+{
+    public static int Count => Vector512<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector512.Widen(Vector512.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector512<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector512.Narrow(Round(Vector512.Load(src).AsUInt32()), Round(Vector512.Load(src + Vector512<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<uint> Round(Vector512<uint> bits)
+    {
+        var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+        var nan = Vector512.GreaterThan((bits & Vector512.Create(0x7FFFFFFFu)).AsInt32(), Vector512.Create(0x7F800000)).AsUInt32();
+        return Vector512.ConditionalSelect(nan, (bits >> 16) | Vector512.Create(0x40u), rounded);
+    }
+}
+
+/// <summary>BFloat16 lanes of Vector256.</summary>
+internal readonly unsafe struct BFloat16x256 : IBFloat16Lanes
+{
+    public static int Count => Vector256<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector256.Widen(Vector256.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector256<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector256.Narrow(Round(Vector256.Load(src).AsUInt32()), Round(Vector256.Load(src + Vector256<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<uint> Round(Vector256<uint> bits)
+    {
+        var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+        var nan = Vector256.GreaterThan((bits & Vector256.Create(0x7FFFFFFFu)).AsInt32(), Vector256.Create(0x7F800000)).AsUInt32();
+        return Vector256.ConditionalSelect(nan, (bits >> 16) | Vector256.Create(0x40u), rounded);
+    }
+}
+
+/// <summary>BFloat16 lanes of Vector128.</summary>
+internal readonly unsafe struct BFloat16x128 : IBFloat16Lanes
+{
+    public static int Count => Vector128<ushort>.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Widen(ushort* src, float* dst)
+    {
+        var (lo, hi) = Vector128.Widen(Vector128.Load(src));
+        (lo << 16).AsSingle().Store(dst);
+        (hi << 16).AsSingle().Store(dst + Vector128<uint>.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Narrow(float* src, ushort* dst) =>
+        Vector128.Narrow(Round(Vector128.Load(src).AsUInt32()), Round(Vector128.Load(src + Vector128<uint>.Count).AsUInt32())).Store(dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Round(Vector128<uint> bits)
+    {
+        var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
+        var nan = Vector128.GreaterThan((bits & Vector128.Create(0x7FFFFFFFu)).AsInt32(), Vector128.Create(0x7F800000)).AsUInt32();
+        return Vector128.ConditionalSelect(nan, (bits >> 16) | Vector128.Create(0x40u), rounded);
+    }
 }
