@@ -25,9 +25,13 @@ public readonly struct BFloat16 : IEquatable<BFloat16>
     public bool IsNaN => (_bits & 0x7FFF) > 0x7F80;
 
     /// <summary>The value with these raw 16 bits.</summary>
+    /// <param name="bits">Sign, 8 exponent bits and 7 mantissa bits, as stored.</param>
+    /// <returns>The bfloat16 with exactly these bits.</returns>
     public static BFloat16 FromBits(ushort bits) => new(bits);
 
     /// <summary>Rounds a float to the nearest bfloat16, ties to even; NaN stays NaN.</summary>
+    /// <param name="value">The float to round.</param>
+    /// <returns>The nearest bfloat16 (±∞ beyond its range, as for float).</returns>
     public static explicit operator BFloat16(float value)
     {
         uint bits = BitConverter.SingleToUInt32Bits(value);
@@ -39,12 +43,18 @@ public readonly struct BFloat16 : IEquatable<BFloat16>
     }
 
     /// <summary>Rounds a double to bfloat16 through float (the two roundings stay within one bfloat16 ulp).</summary>
+    /// <param name="value">The double to round.</param>
+    /// <returns>A bfloat16 within one ulp of <paramref name="value"/>.</returns>
     public static explicit operator BFloat16(double value) => (BFloat16)(float)value;
 
     /// <summary>The exact float value.</summary>
+    /// <param name="value">The bfloat16 to widen.</param>
+    /// <returns>The same number as a float (exact: every bfloat16 is a float).</returns>
     public static explicit operator float(BFloat16 value) => BitConverter.UInt32BitsToSingle((uint)value._bits << 16);
 
     /// <summary>The exact double value.</summary>
+    /// <param name="value">The bfloat16 to widen.</param>
+    /// <returns>The same number as a double (exact).</returns>
     public static explicit operator double(BFloat16 value) => (float)value;
 
     /// <inheritdoc />
@@ -57,5 +67,6 @@ public readonly struct BFloat16 : IEquatable<BFloat16>
     public override int GetHashCode() => _bits;
 
     /// <summary>The float value, formatted with the invariant culture.</summary>
+    /// <returns>For example "1.5", "NaN" or "-Infinity".</returns>
     public override string ToString() => ((float)this).ToString(CultureInfo.InvariantCulture);
 }

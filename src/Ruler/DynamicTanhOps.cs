@@ -11,6 +11,14 @@ namespace Ruler;
 public static class DynamicTanhOps
 {
     /// <summary>y = γ·tanh(α·x) + β. γ, β may be empty (1 and 0).</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="x">The input (…, D), contiguous row-major.</param>
+    /// <param name="features">D, the length of γ and β: the trailing feature count.</param>
+    /// <param name="alpha">α, finite.</param>
+    /// <param name="gamma">γ (D elements), or empty for 1.</param>
+    /// <param name="beta">β (D elements), or empty for 0.</param>
+    /// <param name="y">Receives the output; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentException">A length does not match, <paramref name="features"/> does not divide x's length, or α is not finite (nothing is written).</exception>
     public static void Forward<T>(ReadOnlySpan<T> x, int features, double alpha, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y)
         where T : unmanaged
     {
@@ -30,7 +38,17 @@ public static class DynamicTanhOps
     /// With t = tanh(α·x): dx = dy·γ·α·(1 − t²); dα = Σ dy·γ·x·(1 − t²); dγ = Σ dy·t; dβ = Σ dy.
     /// <paramref name="dgamma"/> and <paramref name="dbeta"/> may be empty to skip them; outputs are overwritten.
     /// </summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="x">The forward's input.</param>
+    /// <param name="features">D, the length of γ.</param>
+    /// <param name="alpha">The forward's α.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="dy">Gradient of the output.</param>
+    /// <param name="dx">Receives the gradient of x (overwritten).</param>
+    /// <param name="dgamma">Receives dγ (overwritten), or empty to skip it.</param>
+    /// <param name="dbeta">Receives dβ (overwritten), or empty to skip it.</param>
     /// <returns>dα.</returns>
+    /// <exception cref="ArgumentException">A length does not match, or α is not finite (nothing is written).</exception>
     public static double Backward<T>(ReadOnlySpan<T> x, int features, double alpha, ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy,
         Span<T> dx, Span<T> dgamma, Span<T> dbeta) where T : unmanaged
     {

@@ -20,6 +20,9 @@ public readonly record struct GroupMoments(long Count, double Mean, double M2)
     public double MeanSquare => Count > 0 ? M2 / Count + Mean * Mean : double.NaN;
 
     /// <summary>The moments of the union of two disjoint groups (Chan's parallel update).</summary>
+    /// <param name="a">One group's moments (may be empty: count 0).</param>
+    /// <param name="b">The other group's moments (may be empty).</param>
+    /// <returns>The moments of all the numbers of both groups.</returns>
     public static GroupMoments Combine(GroupMoments a, GroupMoments b)
     {
         if (a.Count == 0) return b;
@@ -32,6 +35,8 @@ public readonly record struct GroupMoments(long Count, double Mean, double M2)
     }
 
     /// <summary>The moments of a list of numbers, computed exactly in two passes with float64 accumulation.</summary>
+    /// <param name="values">The numbers; may be empty.</param>
+    /// <returns>Their count, mean and M2; <c>default</c> (count 0) for no numbers.</returns>
     public static GroupMoments Of(ReadOnlySpan<double> values)
     {
         if (values.IsEmpty) return default;

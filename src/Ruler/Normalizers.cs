@@ -59,13 +59,30 @@ public abstract class NormalizerInfo
     /// view it applies to (the shape, except GroupNorm's, which splits C into <paramref name="groups"/>). LayerNorm
     /// and RMSNorm normalize everything but the first axis.
     /// </summary>
+    /// <param name="shape">The tensor's shape, rank ≥ 2 (≥ 3 for InstanceNorm).</param>
+    /// <param name="eps">Added to the variance (mean square for RMSNorm).</param>
+    /// <param name="groups">G for GroupNorm (a divisor of C); ignored by the others.</param>
+    /// <param name="layout">Where the channel axis is.</param>
+    /// <returns>The ruler, and the shape of the view it applies to.</returns>
+    /// <exception cref="ArgumentException">The shape's rank is too small for the normalizer, G does not divide C, or eps is invalid.</exception>
     public abstract (RulerSpec Ruler, int[] View) Preset(ReadOnlySpan<int> shape, double eps, int groups = 1,
         ChannelLayout layout = ChannelLayout.ChannelsFirst);
 
     /// <summary>The module for (N, C, H, W) images with PyTorch's defaults, γ and β on (InstanceNorm included).</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="channels">C.</param>
+    /// <param name="height">H (LayerNorm and RMSNorm normalize over (C, H, W)).</param>
+    /// <param name="width">W.</param>
+    /// <param name="groups">G for GroupNorm; ignored by the others.</param>
+    /// <returns>A new module.</returns>
+    /// <exception cref="ArgumentException">A size is not positive, or G does not divide C.</exception>
     public abstract RulerNormalizer<T> ForImages<T>(int channels, int height, int width, int groups = 1) where T : unmanaged;
 
     /// <summary>The module for (N, D) tokens with PyTorch's defaults.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="dim">D.</param>
+    /// <param name="groups">G for GroupNorm; ignored by the others.</param>
+    /// <returns>A new module.</returns>
     /// <exception cref="NotSupportedException">It has no token form (<see cref="HasTokenForm"/> is false).</exception>
     public abstract RulerNormalizer<T> ForTokens<T>(int dim, int groups = 1) where T : unmanaged;
 
@@ -85,12 +102,17 @@ public static class Normalizers
         [new BatchNormInfo(), new LayerNormInfo(), new GroupNormInfo(), new InstanceNormInfo(), new RmsNormInfo()];
 
     /// <summary>The normalizer with this <see cref="NormalizerInfo.Name"/>.</summary>
+    /// <param name="name">"BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RmsNorm", ….</param>
+    /// <returns>Its entry in <see cref="All"/>.</returns>
     /// <exception cref="ArgumentException">No normalizer has this name.</exception>
     public static NormalizerInfo Get(string name) =>
         All.FirstOrDefault(n => n.Name == name)
         ?? throw new ArgumentException($"Normalizers.Get: expected one of {string.Join(", ", All)}; got \"{name}\".", nameof(name));
 
     /// <summary>The entry of a module (a LayerNorm&lt;T&gt; gives LayerNorm's), or null when it is none of the list's.</summary>
+    /// <param name="module">A module, e.g. a <see cref="LayerNorm{T}"/>.</param>
+    /// <returns>Its entry, or null.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="module"/> is null.</exception>
     public static NormalizerInfo? Of(object module)
     {
         ArgumentNullException.ThrowIfNull(module);

@@ -19,6 +19,14 @@ namespace Ruler;
 public static class RulerOps
 {
     /// <summary>The exact moments (count, mean, M2) of every group.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="ruler">Which axes form one group.</param>
+    /// <param name="x">The tensor, contiguous row-major.</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="moments">Receives one <see cref="GroupMoments"/> per group (<see cref="RulerLayout.GroupCount"/>), overwritten.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shape is invalid for the ruler, or a length does not match it (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void Moments<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<GroupMoments> moments)
         where T : unmanaged
         => Moments(CpuBackend.Instance, ruler, x, shape, moments);
@@ -34,6 +42,12 @@ public static class RulerOps
     }
 
     /// <summary>Turns group moments into the mean and rstd = 1/√(var + eps) (or 1/√(mean square + eps) without centering) that normalization uses.</summary>
+    /// <param name="ruler">Gives eps and whether to center.</param>
+    /// <param name="moments">The moments of each group, e.g. from <see cref="Moments{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, Span{GroupMoments})"/> or merged with <see cref="GroupMoments.Combine"/>.</param>
+    /// <param name="mean">Receives the mean of each group (0 for a ruler without centering), overwritten.</param>
+    /// <param name="rstd">Receives 1/√(var + eps) of each group, overwritten.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
+    /// <exception cref="ArgumentException">A length differs from the number of moments, or a group is empty (nothing is written).</exception>
     public static void Statistics(RulerSpec ruler, ReadOnlySpan<GroupMoments> moments, Span<double> mean, Span<double> rstd)
     {
         ArgumentNullException.ThrowIfNull(ruler);
@@ -46,6 +60,18 @@ public static class RulerOps
     }
 
     /// <summary>Normalizes <paramref name="x"/> with statistics computed from it: y = (x − mean)·rstd·γ + β. Saves mean and rstd for the backward.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="ruler">Which axes share one mean and scale, eps, and the affine axes.</param>
+    /// <param name="x">The input, contiguous row-major.</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="gamma">γ (<see cref="RulerLayout.AffineSize"/> elements), or empty for 1.</param>
+    /// <param name="beta">β (<see cref="RulerLayout.AffineSize"/> elements), or empty for 0.</param>
+    /// <param name="y">Receives the output; may be <paramref name="x"/> itself.</param>
+    /// <param name="mean">Receives the mean of each group (<see cref="RulerSpec.AllocateStatistics"/> sizes it).</param>
+    /// <param name="rstd">Receives 1/√(var + eps) of each group.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shape is invalid for the ruler, or a length does not match it (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void Forward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
         => Forward(CpuBackend.Instance, ruler, x, shape, gamma, beta, y, mean, rstd);
@@ -63,6 +89,18 @@ public static class RulerOps
     }
 
     /// <summary>Normalizes <paramref name="x"/> with given statistics (eval mode, running statistics, or statistics merged across shards).</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="ruler">Which axes share one mean and scale, and the affine axes.</param>
+    /// <param name="x">The input, contiguous row-major.</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="mean">The mean of each group.</param>
+    /// <param name="rstd">The 1/√(var + eps) of each group.</param>
+    /// <param name="gamma">γ (<see cref="RulerLayout.AffineSize"/> elements), or empty for 1.</param>
+    /// <param name="beta">β (<see cref="RulerLayout.AffineSize"/> elements), or empty for 0.</param>
+    /// <param name="y">Receives the output; may be <paramref name="x"/> itself.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shape is invalid for the ruler, or a length does not match it (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void Normalize<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
         => Normalize(CpuBackend.Instance, ruler, x, shape, mean, rstd, gamma, beta, y);
@@ -90,6 +128,7 @@ public static class RulerOps
     /// <see cref="AddLayerNorm{T}"/>, …) instead <i>accumulate</i> into <see cref="Parameter{T}.Grad"/>, as PyTorch does;
     /// to accumulate with this function, compute into scratch and add.
     /// </remarks>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
     /// <param name="ruler">The ruler of the forward.</param>
     /// <param name="x">The forward's input.</param>
     /// <param name="shape">Its shape.</param>
@@ -101,7 +140,9 @@ public static class RulerOps
     /// <param name="dgammaOut">dγ (overwritten), or empty to skip it.</param>
     /// <param name="dbetaOut">dβ (overwritten), or empty to skip it.</param>
     /// <param name="statisticsFromInput">Whether mean and rstd were measured from x (training) or constants (eval).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
     /// <exception cref="ArgumentException">A length or the shape is invalid (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void Backward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgammaOut, Span<T> dbetaOut, bool statisticsFromInput = true)
         where T : unmanaged
@@ -124,6 +165,20 @@ public static class RulerOps
     }
 
     /// <summary>Fused residual add + norm, the step of every Pre-norm block: h = x + u; y = norm(h). Returns both.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
+    /// <param name="ruler">The ruler of the norm.</param>
+    /// <param name="x">The residual stream.</param>
+    /// <param name="u">The sublayer's output added to it.</param>
+    /// <param name="shape">The shape of x, u, h and y.</param>
+    /// <param name="gamma">γ (<see cref="RulerLayout.AffineSize"/> elements), or empty for 1.</param>
+    /// <param name="beta">β (<see cref="RulerLayout.AffineSize"/> elements), or empty for 0.</param>
+    /// <param name="h">Receives x + u (rounded to <typeparamref name="T"/>); may be x or u.</param>
+    /// <param name="y">Receives norm(h).</param>
+    /// <param name="mean">Receives the mean of each group of h.</param>
+    /// <param name="rstd">Receives 1/√(var + eps) of each group of h.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
+    /// <exception cref="ArgumentException">The shape is invalid for the ruler, or a length does not match it (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void AddForward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
         => AddForward(CpuBackend.Instance, ruler, x, u, shape, gamma, beta, h, y, mean, rstd);
@@ -152,6 +207,7 @@ public static class RulerOps
     /// receive this call's gradients. The modules <see cref="AddLayerNorm{T}"/> and <see cref="AddRmsNorm{T}"/>
     /// accumulate into <see cref="Parameter{T}.Grad"/> instead.
     /// </remarks>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="BFloat16"/>.</typeparam>
     /// <param name="ruler">The ruler of the forward.</param>
     /// <param name="h">The sum x + u the forward returned (the normalized tensor).</param>
     /// <param name="shape">Its shape.</param>
@@ -163,7 +219,9 @@ public static class RulerOps
     /// <param name="dsum">Gradient of h, x and u (overwritten).</param>
     /// <param name="dgammaOut">dγ (overwritten), or empty to skip it.</param>
     /// <param name="dbetaOut">dβ (overwritten), or empty to skip it.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="ruler"/> is null.</exception>
     /// <exception cref="ArgumentException">A length or the shape is invalid (nothing is written).</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not a supported element type.</exception>
     public static void AddBackward<T>(RulerSpec ruler, ReadOnlySpan<T> h, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgammaOut, Span<T> dbetaOut) where T : unmanaged
         => AddBackward(CpuBackend.Instance, ruler, h, shape, mean, rstd, gamma, dy, dh, dsum, dgammaOut, dbetaOut);

@@ -30,6 +30,7 @@ public sealed class RulerSpec
     /// normalizes to NaN, as in PyTorch; any eps &gt; 0 keeps it finite (y = β).
     /// </param>
     /// <param name="affineAxes">The axes γ and β are indexed by; empty for a ruler whose parameters are scalars or absent.</param>
+    /// <exception cref="ArgumentException">No reduced axis, an axis listed twice, or eps negative or not finite.</exception>
     public RulerSpec(ReadOnlySpan<int> reducedAxes, bool center = true, double eps = 1e-5, ReadOnlySpan<int> affineAxes = default)
     {
         if (reducedAxes.IsEmpty) throw Check.Fail(nameof(reducedAxes), "at least one axis", "none");
@@ -57,12 +58,17 @@ public sealed class RulerSpec
     public double Eps { get; }
 
     /// <summary>The same ruler with another eps.</summary>
+    /// <param name="eps">The new eps; finite and ≥ 0.</param>
+    /// <returns>A new ruler; this one is unchanged.</returns>
+    /// <exception cref="ArgumentException"><paramref name="eps"/> is negative or not finite.</exception>
     public RulerSpec WithEps(double eps) => new(_reducedAxes, Center, eps, _affineAxes);
 
     /// <summary>
     /// Resolves the ruler against a shape: group count, group size and affine size. The last layout is kept and
     /// returned again for the same shape, so that a training loop resolves without allocating.
     /// </summary>
+    /// <param name="shape">The tensor's shape: every dim ≥ 1.</param>
+    /// <returns>The layout: <see cref="RulerLayout.GroupCount"/>, <see cref="RulerLayout.GroupSize"/>, <see cref="RulerLayout.AffineSize"/>.</returns>
     /// <exception cref="ArgumentException">An axis is out of range for the shape, or the shape is invalid.</exception>
     public RulerLayout Resolve(ReadOnlySpan<int> shape)
     {
@@ -77,6 +83,8 @@ public sealed class RulerSpec
     /// <param name="rank">Tensor rank, at least 2: (N, C), (N, C, L), (N, C, H, W), …</param>
     /// <param name="layout">Where the channel axis is.</param>
     /// <param name="eps">Added to the variance.</param>
+    /// <returns>The ruler: reduce every axis but the channel axis; affine per channel.</returns>
+    /// <exception cref="ArgumentException"><paramref name="rank"/> is below 2, or eps is negative or not finite.</exception>
     public static RulerSpec BatchNorm(int rank, ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5)
     {
         if (rank < 2) throw Check.Fail(nameof(rank), "a rank >= 2 (N, C, spatial…)", rank.ToString());
@@ -85,6 +93,10 @@ public sealed class RulerSpec
     }
 
     /// <summary>LayerNorm: statistics per leading index, over the trailing <paramref name="normalizedRank"/> dims; affine per normalized element.</summary>
+    /// <param name="normalizedRank">How many trailing dims form one group (at least 1).</param>
+    /// <param name="eps">Added to the variance; finite and ≥ 0.</param>
+    /// <returns>The ruler: reduce and affine over the trailing <paramref name="normalizedRank"/> axes, centered.</returns>
+    /// <exception cref="ArgumentException"><paramref name="normalizedRank"/> is not positive, or eps is negative or not finite.</exception>
     public static RulerSpec LayerNorm(int normalizedRank = 1, double eps = 1e-5) => Trailing(normalizedRank, true, eps);
 
     /// <summary>
@@ -130,6 +142,11 @@ public sealed class RulerSpec
     }
 
     /// <summary>InstanceNorm: statistics per (sample, channel) over the spatial positions; affine per channel.</summary>
+    /// <param name="rank">Tensor rank, at least 3: (N, C, L), (N, C, H, W), …</param>
+    /// <param name="layout">Where the channel axis is.</param>
+    /// <param name="eps">Added to the variance; finite and ≥ 0.</param>
+    /// <returns>The ruler: reduce the spatial axes; affine per channel.</returns>
+    /// <exception cref="ArgumentException"><paramref name="rank"/> is below 3, or eps is negative or not finite.</exception>
     public static RulerSpec InstanceNorm(int rank, ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5)
     {
         if (rank < 3) throw Check.Fail(nameof(rank), "a rank >= 3 (N, C, spatial…)", rank.ToString());
@@ -143,12 +160,21 @@ public sealed class RulerSpec
     /// Statistics per (sample, group) over C/G channels × S positions; affine per channel = (G, C/G).
     /// Use <see cref="GroupNormView"/> to get that view's shape.
     /// </summary>
+    /// <param name="layout">Where the channel axis is.</param>
+    /// <param name="eps">Added to the variance; finite and ≥ 0.</param>
+    /// <returns>The ruler for the 4-d view.</returns>
+    /// <exception cref="ArgumentException"><paramref name="eps"/> is negative or not finite.</exception>
     public static RulerSpec GroupNorm(ChannelLayout layout = ChannelLayout.ChannelsFirst, double eps = 1e-5) =>
         layout == ChannelLayout.ChannelsFirst
             ? new RulerSpec([2, 3], true, eps, [1, 2])
             : new RulerSpec([1, 3], true, eps, [2, 3]);
 
     /// <summary>The 4-d view (see <see cref="GroupNorm"/>) of a (N, C, spatial…) or (N, spatial…, C) shape.</summary>
+    /// <param name="shape">The tensor's shape, rank ≥ 2.</param>
+    /// <param name="groups">G, a divisor of the channel count.</param>
+    /// <param name="layout">Where the channel axis is.</param>
+    /// <returns>(N, G, C/G, S) channels-first or (N, S, G, C/G) channels-last, S the product of the spatial dims.</returns>
+    /// <exception cref="ArgumentException">The shape is invalid or of rank below 2, or <paramref name="groups"/> does not divide the channel count.</exception>
     public static int[] GroupNormView(ReadOnlySpan<int> shape, int groups, ChannelLayout layout = ChannelLayout.ChannelsFirst)
     {
         Check.Shape(shape);

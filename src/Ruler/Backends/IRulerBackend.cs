@@ -25,9 +25,23 @@ public interface IRulerBackend
     string Name { get; }
 
     /// <summary>The exact moments (count, mean, M2) of every group of x.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="x">The input.</param>
+    /// <param name="moments">Receives one entry per group (overwritten).</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void Moments<T>(RulerLayout layout, ReadOnlySpan<T> x, Span<GroupMoments> moments) where T : unmanaged;
 
     /// <summary>y = (x − mean)·rstd·γ + β with the statistics of x, which are written to mean and rstd. y may be x.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="x">The input.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="beta">β, or empty for 0.</param>
+    /// <param name="y">Receives the output.</param>
+    /// <param name="mean">Receives the mean of each group.</param>
+    /// <param name="rstd">Receives 1/√(var + eps) of each group.</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void Forward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged;
 
@@ -36,18 +50,63 @@ public interface IRulerBackend
     /// measured from this x (a training forward that measured moments first), so a backend may refine the centre from
     /// x as <see cref="Forward{T}"/> does; false for constants (eval mode, running or merged statistics).
     /// </summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="x">The input.</param>
+    /// <param name="mean">The mean of each group.</param>
+    /// <param name="rstd">The 1/√(var + eps) of each group.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="beta">β, or empty for 0.</param>
+    /// <param name="y">Receives the output.</param>
+    /// <param name="measuredFromInput">Whether mean and rstd were just measured from this x.</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void Normalize<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y, bool measuredFromInput) where T : unmanaged;
 
     /// <summary>dx, and dγ, dβ when not empty, of a normalization (see <see cref="RulerOps.Backward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T}, bool)"/>).</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="x">The forward's input.</param>
+    /// <param name="mean">The forward's mean of each group.</param>
+    /// <param name="rstd">The forward's 1/√(var + eps) of each group.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="dy">Gradient of the output.</param>
+    /// <param name="dx">Receives the gradient of x (overwritten).</param>
+    /// <param name="dgamma">Receives dγ (overwritten), or empty to skip it.</param>
+    /// <param name="dbeta">Receives dβ (overwritten), or empty to skip it.</param>
+    /// <param name="statisticsFromInput">Whether mean and rstd were measured from x (training) or constants (eval).</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void Backward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgamma, Span<T> dbeta, bool statisticsFromInput) where T : unmanaged;
 
     /// <summary>h = x + u; y = norm(h), writing h's statistics to mean and rstd. h may be x or u.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="x">The residual stream.</param>
+    /// <param name="u">What the sublayer adds to it.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="beta">β, or empty for 0.</param>
+    /// <param name="h">Receives x + u.</param>
+    /// <param name="y">Receives norm(h).</param>
+    /// <param name="mean">Receives the mean of each group of h.</param>
+    /// <param name="rstd">Receives 1/√(var + eps) of each group of h.</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void AddForward<T>(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged;
 
     /// <summary>dsum = dh + normᵀ(dy), the gradient of h = x + u (and so of x and u); dγ and dβ when not empty. dh may be empty.</summary>
+    /// <typeparam name="T">Element type: float, double, Half or <see cref="Numerics.BFloat16"/>.</typeparam>
+    /// <param name="layout">The ruler resolved against the input's shape.</param>
+    /// <param name="h">The forward's h = x + u.</param>
+    /// <param name="mean">The forward's mean of each group of h.</param>
+    /// <param name="rstd">The forward's 1/√(var + eps) of each group of h.</param>
+    /// <param name="gamma">γ, or empty for 1.</param>
+    /// <param name="dy">Gradient of y = norm(h).</param>
+    /// <param name="dh">Gradient reaching h directly, or empty for none.</param>
+    /// <param name="dsum">Receives the gradient of h, x and u (overwritten).</param>
+    /// <param name="dgamma">Receives dγ (overwritten), or empty to skip it.</param>
+    /// <param name="dbeta">Receives dβ (overwritten), or empty to skip it.</param>
+    /// <exception cref="InvalidOperationException">A span is shorter than the layout needs (the caller should have checked; nothing is written).</exception>
     void AddBackward<T>(RulerLayout layout, ReadOnlySpan<T> h, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgamma, Span<T> dbeta) where T : unmanaged;
 }

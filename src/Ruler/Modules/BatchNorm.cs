@@ -6,6 +6,17 @@ namespace Ruler;
 /// <see cref="ChannelLayout.ChannelsLast"/>. Training normalizes with the biased batch variance and updates the
 /// running variance with the unbiased one; eval uses the running statistics when they are tracked.
 /// </summary>
+/// <example>
+/// <code>
+/// var bn = new BatchNorm&lt;float&gt;(64);                 // nn.BatchNorm2d(64): eps 1e-5, momentum 0.1
+/// int[] shape = [batch, 64, 28, 28];                 // (N, C, H, W); any rank >= 2 works
+/// bn.Forward(x, shape, y);                           // training: batch statistics; running mean/var updated
+/// bn.Backward(x, shape, dy, dx);                     // dx; accumulates bn.Weight.Grad and bn.Bias.Grad
+/// bn.Training = false;                               // eval: normalizes with bn.Running.Mean and .Variance
+/// bn.Forward(x, shape, y);
+/// var state = bn.StateDict();                        // "weight", "bias", "running_mean", "running_var", "num_batches_tracked"
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class BatchNorm<T> : RunningStatisticsNormalizer<T> where T : unmanaged
 {
@@ -16,6 +27,8 @@ public sealed class BatchNorm<T> : RunningStatisticsNormalizer<T> where T : unma
     /// <param name="affine">Learnable γ (ones) and β (zeros) per channel.</param>
     /// <param name="trackRunningStats">Keep running statistics and use them in eval mode.</param>
     /// <param name="layout">Where the channel axis is.</param>
+    /// <exception cref="ArgumentException"><paramref name="numFeatures"/> is not positive, eps is negative or not finite, or momentum is outside [0, 1].</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public BatchNorm(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = true, bool trackRunningStats = true,
         ChannelLayout layout = ChannelLayout.ChannelsFirst) : base(numFeatures, eps, momentum, affine, trackRunningStats, layout) { }
 

@@ -7,6 +7,13 @@ namespace Ruler;
 /// scalar (initial 0.5, as in the paper), γ ones and β zeros per normalized element. The control in experiments
 /// that ask what a ruler buys: it bounds values without measuring anything.
 /// </summary>
+/// <example>
+/// <code>
+/// var dyt = new DynamicTanh&lt;float&gt;([768]);            // alpha 0.5, gamma 1, beta 0
+/// dyt.Forward(x, [tokens, 768], y);                   // y = gamma * tanh(alpha * x) + beta
+/// dyt.Backward(x, [tokens, 768], dy, dx);             // accumulates dyt.Alpha.Grad, dyt.Weight.Grad, dyt.Bias.Grad
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class DynamicTanh<T> : Normalizer<T> where T : unmanaged
 {
@@ -18,7 +25,9 @@ public sealed class DynamicTanh<T> : Normalizer<T> where T : unmanaged
 
     /// <summary>Creates a DyT layer.</summary>
     /// <param name="normalizedShape">Trailing dims γ and β are indexed by.</param>
-    /// <param name="alphaInit">Initial α.</param>
+    /// <param name="alphaInit">Initial α, finite.</param>
+    /// <exception cref="ArgumentException">The shape is invalid, or <paramref name="alphaInit"/> is not finite.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public DynamicTanh(int[] normalizedShape, double alphaInit = 0.5)
     {
         _features = (int)Check.Shape(normalizedShape, nameof(normalizedShape));

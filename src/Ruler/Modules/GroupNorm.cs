@@ -7,6 +7,13 @@ namespace Ruler;
 /// spatial position; affine per channel. Independent of the batch. G = 1 is LayerNorm over (C, spatial…),
 /// G = C is InstanceNorm.
 /// </summary>
+/// <example>
+/// <code>
+/// var gn = new GroupNorm&lt;float&gt;(numGroups: 8, numChannels: 64);   // nn.GroupNorm(8, 64)
+/// gn.Forward(x, [batch, 64, 32, 32], y);              // one ruler per (sample, group of 8 channels)
+/// gn.Backward(x, [batch, 64, 32, 32], dy, dx);        // accumulates gn.Weight.Grad and gn.Bias.Grad
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class GroupNorm<T> : RulerNormalizer<T> where T : unmanaged
 {
@@ -16,6 +23,8 @@ public sealed class GroupNorm<T> : RulerNormalizer<T> where T : unmanaged
     /// <param name="eps">Added to the variance.</param>
     /// <param name="affine">Learnable γ (ones) and β (zeros) per channel.</param>
     /// <param name="layout">Where the channel axis is.</param>
+    /// <exception cref="ArgumentException">G or C is not positive, G does not divide C, or eps is negative or not finite.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public GroupNorm(int numGroups, int numChannels, double eps = 1e-5, bool affine = true,
         ChannelLayout layout = ChannelLayout.ChannelsFirst) : base(eps)
     {

@@ -8,6 +8,14 @@ namespace Ruler;
 /// ((L, C) channels-last), normalized as one sample. Unbatched inputs of higher rank ((C, H, W) for InstanceNorm2d)
 /// cannot be told apart from batched ones of the same rank ((N, C, L)): add a leading batch dim of 1 for them.
 /// </summary>
+/// <example>
+/// <code>
+/// var norm = new InstanceNorm&lt;float&gt;(3);              // nn.InstanceNorm2d(3): no affine, no running statistics
+/// norm.Forward(image, [batch, 3, 64, 64], y);         // one mean and std per (sample, channel)
+/// var styled = new InstanceNorm&lt;float&gt;(3, affine: true);
+/// styled.Forward(series, [3, 100], y);                // unbatched (C, L), as InstanceNorm1d accepts
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class InstanceNorm<T> : RunningStatisticsNormalizer<T> where T : unmanaged
 {
@@ -18,6 +26,8 @@ public sealed class InstanceNorm<T> : RunningStatisticsNormalizer<T> where T : u
     /// <param name="affine">Learnable γ (ones) and β (zeros) per channel; off by default.</param>
     /// <param name="trackRunningStats">Keep running statistics and use them in eval mode; off by default.</param>
     /// <param name="layout">Where the channel axis is.</param>
+    /// <exception cref="ArgumentException"><paramref name="numFeatures"/> is not positive, eps is negative or not finite, or momentum is outside [0, 1].</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public InstanceNorm(int numFeatures, double eps = 1e-5, double? momentum = 0.1, bool affine = false, bool trackRunningStats = false,
         ChannelLayout layout = ChannelLayout.ChannelsFirst) : base(numFeatures, eps, momentum, affine, trackRunningStats, layout) { }
 

@@ -7,6 +7,14 @@ namespace Ruler;
 /// dims given by the normalized shape; affine per normalized element. Independent of the batch, the same in
 /// training and generation.
 /// </summary>
+/// <example>
+/// <code>
+/// var ln = new LayerNorm&lt;float&gt;([768]);               // nn.LayerNorm(768): eps 1e-5, gamma 1, beta 0
+/// ln.Forward(x, [batch, tokens, 768], y);             // one mean and std per token
+/// ln.Backward(x, [batch, tokens, 768], dy, dx);       // accumulates ln.Weight.Grad and ln.Bias.Grad
+/// var state = ln.StateDict();                         // "weight", "bias"
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class LayerNorm<T> : RulerNormalizer<T> where T : unmanaged
 {
@@ -17,6 +25,8 @@ public sealed class LayerNorm<T> : RulerNormalizer<T> where T : unmanaged
     /// <param name="eps">Added to the variance.</param>
     /// <param name="elementwiseAffine">Learnable γ (ones) per normalized element.</param>
     /// <param name="bias">Learnable β (zeros) too, when <paramref name="elementwiseAffine"/> is on.</param>
+    /// <exception cref="ArgumentException">The shape is invalid, or eps is negative or not finite.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public LayerNorm(int[] normalizedShape, double eps = 1e-5, bool elementwiseAffine = true, bool bias = true) : base(eps)
     {
         long d = Check.Shape(normalizedShape, nameof(normalizedShape));
@@ -41,6 +51,13 @@ public sealed class LayerNorm<T> : RulerNormalizer<T> where T : unmanaged
 /// (<see cref="RulerSpec.MachineEpsilon{T}"/>: 1.19e-7 for float), not LayerNorm's 1e-5; pass eps to match a model
 /// trained with another value. The functional <see cref="RulerSpec.RmsNorm"/> has no default eps at all.
 /// </summary>
+/// <example>
+/// <code>
+/// var rms = new RmsNorm&lt;float&gt;([4096], eps: 1e-5);   // Llama's eps; the default is float's machine epsilon
+/// rms.Forward(x, [tokens, 4096], y);                  // y = x / sqrt(mean(x^2) + eps) * gamma
+/// rms.Backward(x, [tokens, 4096], dy, dx);            // accumulates rms.Weight.Grad (no bias)
+/// </code>
+/// </example>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
 {
@@ -50,6 +67,8 @@ public sealed class RmsNorm<T> : RulerNormalizer<T> where T : unmanaged
     /// <param name="normalizedShape">The trailing dims to normalize over.</param>
     /// <param name="eps">Added to the mean square; null (the default) means the machine epsilon of T, <see cref="RulerSpec.MachineEpsilon{T}"/>.</param>
     /// <param name="elementwiseAffine">Learnable γ (ones) per normalized element.</param>
+    /// <exception cref="ArgumentException">The shape is invalid, or eps is negative or not finite.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, double, Half or <see cref="BFloat16"/>.</exception>
     public RmsNorm(int[] normalizedShape, double? eps = null, bool elementwiseAffine = true) : base(eps ?? RulerSpec.MachineEpsilon<T>())
     {
         long d = Check.Shape(normalizedShape, nameof(normalizedShape));

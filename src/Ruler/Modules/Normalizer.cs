@@ -38,6 +38,9 @@ public abstract class Normalizer<T> where T : unmanaged
     public abstract IReadOnlyList<Parameter<T>> Parameters { get; }
 
     /// <summary>y = layer(x) for a contiguous tensor of the given shape; y may be x (in place), but then <see cref="Backward"/> is refused.</summary>
+    /// <param name="x">The input, contiguous row-major.</param>
+    /// <param name="shape">Its shape, e.g. (N, C, H, W) or (batch, tokens, D).</param>
+    /// <param name="y">Receives the output, as long as x.</param>
     /// <exception cref="ArgumentException">A shape or length is invalid (nothing is written).</exception>
     /// <exception cref="InvalidOperationException">Another call on this instance is running (see the remarks).</exception>
     public void Forward(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<T> y)
@@ -64,6 +67,10 @@ public abstract class Normalizer<T> where T : unmanaged
     }
 
     /// <summary>dx from dy, for the input of the last <see cref="Forward"/>; accumulates parameter gradients.</summary>
+    /// <param name="x">The input of the last forward (the same values; a copy is accepted).</param>
+    /// <param name="shape">Its shape.</param>
+    /// <param name="dy">Gradient of the output.</param>
+    /// <param name="dx">Receives the gradient of x (overwritten); parameter gradients are added to <see cref="Parameter{T}.Grad"/>.</param>
     /// <exception cref="ArgumentException">
     /// A length is invalid, or <paramref name="x"/> is not the input of the last forward (another shape, other values, or
     /// overwritten by an in-place forward); nothing is written.

@@ -5,6 +5,9 @@ namespace Ruler;
 public sealed class Parameter<T> where T : unmanaged
 {
     /// <summary>Creates a parameter with the given values and a zero gradient.</summary>
+    /// <param name="name">Its name in a state dictionary, e.g. "weight" or "bias".</param>
+    /// <param name="value">The values, kept (not copied): the parameter and the caller share the array.</param>
+    /// <exception cref="NullReferenceException"><paramref name="value"/> is null.</exception>
     public Parameter(string name, T[] value)
     {
         Name = name;

@@ -69,6 +69,9 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     /// Which numbers share a ruler for an input of this shape: the ruler, and the view of the input it applies to
     /// (the shape itself, except GroupNorm, which splits the channel axis into groups).
     /// </summary>
+    /// <param name="shape">The input's shape.</param>
+    /// <returns>The ruler the forward and backward use, and the shape of the view it applies to.</returns>
+    /// <exception cref="ArgumentException">The shape does not fit the layer (rank, channel count or normalized shape).</exception>
     public abstract (RulerSpec Ruler, int[] View) RulerFor(ReadOnlySpan<int> shape);
 
     private protected void CreateAffine(int length, bool weight, bool bias)
