@@ -14,8 +14,8 @@ for path, entry in sorted(report["files"].items()):
     counts = {}
     for mutant in entry["mutants"]:
         counts[mutant["status"]] = counts.get(mutant["status"], 0) + 1
-    if not counts:
-        continue
+    if not counts or set(counts) == {"Ignored"}:
+        continue    # a file not under test (every mutant disabled by the script)
     for status, n in counts.items():
         totals[status] = totals.get(status, 0) + n
     rows.append((path, counts))

@@ -12,13 +12,18 @@
 # (default artifacts/mutation/<set>-<time>), CONCURRENCY the number of test runners (default 2).
 # Prints the per-file table (tools/mutation-table.py) at the end; the html report is in $OUT/reports.
 #
-# How instrumentation is kept to the files under test: Stryker mutates only the files its `mutate` globs match
-# (passed below as -m), so the other files -- the SIMD loops above all -- are compiled as written and run at full speed in
-# the coverage pass and in every test run; nothing in src/ is touched. The run happens in a scratch copy of the working tree
-# (tracked and untracked-but-not-ignored files, under artifacts/mutation/, which git ignores) because Stryker builds and
-# swaps the mutated assembly into the test project's bin/ folder: a copy lets you keep building and testing in the
-# worktree while it runs, and a killed run leaves nothing behind in the tree. Tests that do not exercise the library's
-# numerics (CLI, inspect, bench, packaging, ONNX runner plumbing, the SIMD matrix child processes) are filtered out.
+# How instrumentation is kept to the files under test: Stryker.NET mutates *every* file of the project and only then
+# drops the mutants outside its `mutate` globs, so with globs alone all ~3900 mutants of src/Ruler (the SIMD loops
+# included) are compiled in, and the coverage pass and every test run go through their mutant switches: the first
+# run, with globs only, was still in the coverage pass after 10 minutes. A mutant that a `// Stryker disable all`
+# comment covers is never placed in the code at all. So the script runs in a scratch copy of the tree (under
+# artifacts/mutation/, which git ignores) and prepends that comment to every .cs file of the project that is not
+# under test; src/ itself is never touched. The globs (-m) still name the files under test, so the report lists
+# only them. The copy also lets you keep building and testing in the worktree while Stryker, which builds and swaps
+# the mutated assembly into the test project's bin/, runs; a killed run leaves nothing behind in the tree.
+# REV=<commit> runs on that commit's files instead of the working tree (e.g. REV=main for a baseline); the Stryker
+# config always comes from this tools/ folder. Tests that do not exercise the library code (CLI, inspect, bench,
+# packaging, ONNX runner plumbing, the SIMD matrix child processes, allocation counters) are filtered out.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,19 +63,33 @@ stamp=$(date -u +%Y%m%d-%H%M%S)
 out=${OUT:-$repo/artifacts/mutation/$set_name-$stamp}
 scratch=$repo/artifacts/mutation/tree-$set_name-$stamp
 mkdir -p "$out" "$scratch"
-# The scratch copy: what `git status` would see, without bin/obj or other ignored files.
-git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' p; do [[ -e $p ]] && printf '%s\0' "$p"; done \
-  | tar --null -T - -cf - | tar -xf - -C "$scratch"
+if [[ -n ${REV:-} ]]; then
+  git archive "$REV" | tar -xf - -C "$scratch"
+else
+  # What `git status` would see: tracked and untracked-but-not-ignored files, without bin/obj.
+  git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' p; do [[ -e $p ]] && printf '%s\0' "$p"; done \
+    | tar --null -T - -cf - | tar -xf - -C "$scratch"
+fi
+
+# Every other .cs file of the project: no mutant placed (see the header).
+( cd "$scratch/$src"
+  shopt -s globstar nullglob
+  declare -A target=()
+  for f in "${files[@]}"; do for g in $f; do target[$g]=1; done; done
+  for g in **/*.cs; do
+    [[ $g == bin/* || $g == obj/* || -n ${target[$g]:-} ]] && continue
+    { printf '// Stryker disable all\n'; cat "$g"; } > "$g.tmp" && mv "$g.tmp" "$g"
+  done )
 
 mutate=()
 for f in "${files[@]}"; do mutate+=(-m "**/$src/$f"); done
 
-echo "mutation.sh: $set_name: ${files[*]} in $src, tests $tests, filter: $filter" | tee "$out/command.txt"
+echo "mutation.sh: $set_name: ${files[*]} in $src${REV:+ at $REV ($(git rev-parse --short "$REV"))}, tests $tests, filter: $filter" | tee "$out/command.txt"
 cd "$scratch/$tests"
 dotnet tool restore > /dev/null
 start=$(date +%s)
 nice -n 5 dotnet tool run dotnet-stryker -- \
-  --config-file "$scratch/tools/stryker-config.json" \
+  --config-file "$repo/tools/stryker-config.json" \
   --project "$project" \
   --concurrency "${CONCURRENCY:-2}" \
   --test-case-filter "$filter" \
