@@ -125,6 +125,12 @@ public class ModuleContractTests
         var last = Assert.Throws<ArgumentException>(() => new BatchNorm<double>(3, layout: ChannelLayout.ChannelsLast).Forward(new double[8], [4, 2], new double[8]));
         Assert.Contains("3 channels on axis -1 (ChannelsLast)", last.Message);
         Assert.Contains("2 in shape [4, 2]", last.Message);
+        var unbatched = Assert.Throws<ArgumentException>(() => new InstanceNorm<double>(3, layout: ChannelLayout.ChannelsLast).Forward(new double[6], [3, 2], new double[6]));
+        Assert.Contains("3 channels on axis -1 of an unbatched (L, C) input", unbatched.Message);
+        Assert.Contains("2 in shape [3, 2]", unbatched.Message);
+        var empty = Assert.Throws<ArgumentException>(() => new InstanceNorm<double>(3).Forward([], [3, 0], []));
+        Assert.Equal("x", empty.ParamName);
+        Assert.Contains("every dimension > 0", empty.Message);
     }
 
     public static TheoryData<string> ModulesWithoutAffine() => new() { "layernorm", "rmsnorm", "groupnorm", "batchnorm", "instancenorm" };
