@@ -1,12 +1,17 @@
 using System.Globalization;
 
-namespace Ruler;
+namespace Ruler.Numerics;
 
 /// <summary>
 /// bfloat16 storage: the upper 16 bits of a float32 (sign, 8 exponent bits, 7 mantissa bits). Same range as float,
 /// about 3 significant digits. Conversion from float rounds to nearest, ties to even; a NaN stays a NaN (quieted,
 /// sign kept). Arithmetic is done by converting to float: the kernels store bfloat16 and accumulate in float or wider.
 /// </summary>
+/// <remarks>
+/// In <c>Ruler.Numerics</c>, not <c>Ruler</c>: runtimes after .NET 10 bring their own <c>System.Numerics.BFloat16</c>, and a
+/// file with <c>using System.Numerics;</c> and <c>using Ruler;</c> must not find two types of that name (CS0104). Import
+/// <c>Ruler.Numerics</c> to name this one. docs/backends.md ("BFloat16") says what happens when Ruler targets such a runtime.
+/// </remarks>
 public readonly struct BFloat16 : IEquatable<BFloat16>
 {
     private readonly ushort _bits;

@@ -12,15 +12,25 @@ namespace Ruler;
 /// Every argument is validated before anything is written. Thread-safe: it keeps no state of its own, so
 /// any number of threads may call it at once (on buffers they do not share for writing).
 /// </summary>
+/// <remarks>
+/// Each operation runs on <see cref="CpuBackend.Instance"/>, or on the <see cref="IRulerBackend"/> given as the first
+/// argument of its overload: the arguments are validated here, once, and the backend only computes (docs/backends.md).
+/// </remarks>
 public static class RulerOps
 {
     /// <summary>The exact moments (count, mean, M2) of every group.</summary>
     public static void Moments<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<GroupMoments> moments)
         where T : unmanaged
+        => Moments(CpuBackend.Instance, ruler, x, shape, moments);
+
+    /// <inheritdoc cref="Moments{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, Span{GroupMoments})"/>
+    public static void Moments<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, Span<GroupMoments> moments)
+        where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, x.Length, shape);
         Check.Length(moments.Length, layout.GroupCount, nameof(moments));
-        Kernels.Moments(layout, x, moments);
+        backend.Moments(layout, x, moments);
     }
 
     /// <summary>Turns group moments into the mean and rstd = 1/√(var + eps) (or 1/√(mean square + eps) without centering) that normalization uses.</summary>
@@ -38,23 +48,35 @@ public static class RulerOps
     /// <summary>Normalizes <paramref name="x"/> with statistics computed from it: y = (x − mean)·rstd·γ + β. Saves mean and rstd for the backward.</summary>
     public static void Forward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
         Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+        => Forward(CpuBackend.Instance, ruler, x, shape, gamma, beta, y, mean, rstd);
+
+    /// <inheritdoc cref="Forward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{double}, Span{double})"/>
+    public static void Forward<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
+        Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, x.Length, shape);
         CheckAffine(layout, gamma.Length, beta.Length);
         Check.Length(y.Length, layout.Count, nameof(y));
         CheckStats(layout, mean.Length, rstd.Length);
-        Kernels.Forward(layout, x, gamma, beta, y, mean, rstd);
+        backend.Forward(layout, x, gamma, beta, y, mean, rstd);
     }
 
     /// <summary>Normalizes <paramref name="x"/> with given statistics (eval mode, running statistics, or statistics merged across shards).</summary>
     public static void Normalize<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
+        => Normalize(CpuBackend.Instance, ruler, x, shape, mean, rstd, gamma, beta, y);
+
+    /// <inheritdoc cref="Normalize{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/>
+    public static void Normalize<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta, Span<T> y) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, x.Length, shape);
         CheckAffine(layout, gamma.Length, beta.Length);
         Check.Length(y.Length, layout.Count, nameof(y));
         CheckStats(layout, mean.Length, rstd.Length);
-        Kernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
+        backend.Normalize(layout, x, mean, rstd, gamma, beta, y, measuredFromInput: false);
     }
 
     /// <summary>
@@ -83,7 +105,14 @@ public static class RulerOps
     public static void Backward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgammaOut, Span<T> dbetaOut, bool statisticsFromInput = true)
         where T : unmanaged
+        => Backward(CpuBackend.Instance, ruler, x, shape, mean, rstd, gamma, dy, dx, dgammaOut, dbetaOut, statisticsFromInput);
+
+    /// <inheritdoc cref="Backward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T}, bool)"/>
+    public static void Backward<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, Span<T> dx, Span<T> dgammaOut, Span<T> dbetaOut, bool statisticsFromInput = true)
+        where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, x.Length, shape);
         CheckStats(layout, mean.Length, rstd.Length);
         Check.OptionalLength(gamma.Length, layout.AffineSize, nameof(gamma));
@@ -91,24 +120,30 @@ public static class RulerOps
         Check.Length(dx.Length, layout.Count, nameof(dx));
         Check.OptionalLength(dgammaOut.Length, layout.AffineSize, nameof(dgammaOut));
         Check.OptionalLength(dbetaOut.Length, layout.AffineSize, nameof(dbetaOut));
-        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgammaOut, dbetaOut, statisticsFromInput);
+        backend.Backward(layout, x, mean, rstd, gamma, dy, dx, dgammaOut, dbetaOut, statisticsFromInput);
     }
 
     /// <summary>Fused residual add + norm, the step of every Pre-norm block: h = x + u; y = norm(h). Returns both.</summary>
     public static void AddForward<T>(RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma,
         ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
+        => AddForward(CpuBackend.Instance, ruler, x, u, shape, gamma, beta, h, y, mean, rstd);
+
+    /// <inheritdoc cref="AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>
+    public static void AddForward<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> x, ReadOnlySpan<T> u, ReadOnlySpan<int> shape, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> h, Span<T> y, Span<double> mean, Span<double> rstd) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, x.Length, shape);
         Check.Length(u.Length, layout.Count, nameof(u));
         CheckAffine(layout, gamma.Length, beta.Length);
         Check.Length(h.Length, layout.Count, nameof(h));
         Check.Length(y.Length, layout.Count, nameof(y));
         CheckStats(layout, mean.Length, rstd.Length);
-        Kernels.AddForward(layout, x, u, gamma, beta, h, y, mean, rstd);
+        backend.AddForward(layout, x, u, gamma, beta, h, y, mean, rstd);
     }
 
     /// <summary>
-    /// Backward of <see cref="AddForward{T}"/>: the gradient of h = x + u is dh + norm_backward(dy), and it is the
+    /// Backward of <see cref="AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>: the gradient of h = x + u is dh + norm_backward(dy), and it is the
     /// gradient of both x and u, written to <paramref name="dsum"/>. <paramref name="dh"/> (a gradient arriving at h
     /// directly, e.g. from the residual stream) may be empty.
     /// </summary>
@@ -131,7 +166,13 @@ public static class RulerOps
     /// <exception cref="ArgumentException">A length or the shape is invalid (nothing is written).</exception>
     public static void AddBackward<T>(RulerSpec ruler, ReadOnlySpan<T> h, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
         ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgammaOut, Span<T> dbetaOut) where T : unmanaged
+        => AddBackward(CpuBackend.Instance, ruler, h, shape, mean, rstd, gamma, dy, dh, dsum, dgammaOut, dbetaOut);
+
+    /// <inheritdoc cref="AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>
+    public static void AddBackward<T>(IRulerBackend backend, RulerSpec ruler, ReadOnlySpan<T> h, ReadOnlySpan<int> shape, ReadOnlySpan<double> mean, ReadOnlySpan<double> rstd,
+        ReadOnlySpan<T> gamma, ReadOnlySpan<T> dy, ReadOnlySpan<T> dh, Span<T> dsum, Span<T> dgammaOut, Span<T> dbetaOut) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(backend);
         var layout = Resolve(ruler, h.Length, shape);
         CheckStats(layout, mean.Length, rstd.Length);
         Check.OptionalLength(gamma.Length, layout.AffineSize, nameof(gamma));
@@ -140,7 +181,7 @@ public static class RulerOps
         Check.Length(dsum.Length, layout.Count, nameof(dsum));
         Check.OptionalLength(dgammaOut.Length, layout.AffineSize, nameof(dgammaOut));
         Check.OptionalLength(dbetaOut.Length, layout.AffineSize, nameof(dbetaOut));
-        Kernels.AddBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgammaOut, dbetaOut);
+        backend.AddBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgammaOut, dbetaOut);
     }
 
     internal static RulerLayout Resolve(RulerSpec ruler, int length, ReadOnlySpan<int> shape, string tensor = "x")

@@ -117,8 +117,8 @@ public sealed class RulerSpec
 
     /// <summary>
     /// Allocates the saved statistics of this ruler for an input of the given shape: <c>mean</c> and <c>rstd</c>,
-    /// one float64 per group (<see cref="RulerLayout.GroupCount"/>), as <see cref="RulerOps.Forward{T}"/>,
-    /// <see cref="RulerOps.AddForward{T}"/>, <see cref="RulerOps.Normalize{T}"/> and the backwards take them.
+    /// one float64 per group (<see cref="RulerLayout.GroupCount"/>), as <see cref="RulerOps.Forward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{double}, Span{double})"/>,
+    /// <see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>, <see cref="RulerOps.Normalize{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> and the backwards take them.
     /// </summary>
     /// <param name="shape">The input's shape (the view's shape for GroupNorm, see <see cref="GroupNormView"/>).</param>
     /// <returns>Two zeroed arrays of <see cref="RulerLayout.GroupCount"/> elements.</returns>

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using Ruler;
 using Ruler.Tests;
 
 // Runs the fast-vs-reference comparisons with whatever instruction sets this process was started with (the test
@@ -11,11 +12,11 @@ foreach (int n in sizes)
 {
     foreach (var c in FastPathComparison.Layouts(n))
     {
-        failures.AddRange(FastPathComparison.Compare<float>(c, n));
-        failures.AddRange(FastPathComparison.Compare<double>(c, n));
+        failures.AddRange(FastPathComparison.Compare<float>(CpuBackend.Instance, c, n));
+        failures.AddRange(FastPathComparison.Compare<double>(CpuBackend.Instance, c, n));
     }
 }
-foreach (var c in FastPathComparison.LargeLayouts()) failures.AddRange(FastPathComparison.CompareThreads<float>(c, 5));
+foreach (var c in FastPathComparison.LargeLayouts()) failures.AddRange(FastPathComparison.CompareThreads<float>(CpuBackend.Instance, c, 5));
 foreach (string f in failures.Take(20)) Console.WriteLine(f);
 foreach (var layout in failures.GroupBy(f => f.Split(" [")[0])) Console.WriteLine($"{layout.Key}: {layout.Count()} mismatches");
 Console.WriteLine($"mismatches: {failures.Count}");

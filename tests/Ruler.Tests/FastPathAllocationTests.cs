@@ -7,26 +7,47 @@ namespace Ruler.Tests;
 [Collection(SerialCollection.Name)]
 public class FastPathAllocationTests
 {
-    public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC"]);
+    /// <summary>Every backend (<see cref="TestBackends"/>) on each of these layouts.</summary>
+    public static TheoryData<string, string> Layouts =>
+        TestBackends.Cross(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC"]);
+
+    public static TheoryData<string> Backends => TestBackends.Names();
 
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void RulerOpsAllocateNothingPerCall(string name)
+    public void RulerOpsAllocateNothingPerCall(string backend, string name)
     {
-        AssertNoAllocation<float>(name);
-        AssertNoAllocation<double>(name);
+        AssertNoAllocation<float>(TestBackends.Get(backend), name);
+        AssertNoAllocation<double>(TestBackends.Get(backend), name);
     }
 
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void NarrowStorageAllocatesNothingPerCall(string name)
+    public void NarrowStorageAllocatesNothingPerCall(string backend, string name)
     {
-        AssertNoAllocation<Half>(name);
-        AssertNoAllocation<BFloat16>(name);
+        AssertNoAllocation<Half>(TestBackends.Get(backend), name);
+        AssertNoAllocation<BFloat16>(TestBackends.Get(backend), name);
     }
 
     [Fact]
-    public void ModulesAllocateNothingPerCall()
+    public void TheOverloadsWithoutABackendRunOnTheCpuAndAllocateNothing()
+    {
+        var x = Random(512 * 256, 1);
+        var y = new float[x.Length];
+        double[] mean = new double[512], rstd = new double[512];
+        var ruler = RulerSpec.LayerNorm();
+        long bytes = Allocated(() => RulerOps.Forward<float>(ruler, x, [512, 256], [], [], y, mean, rstd));
+        Assert.True(bytes == 0, $"RulerOps.Forward without a backend: {bytes} bytes in 100 calls");
+        var viaCpu = new float[x.Length];
+        RulerOps.Forward<float>(CpuBackend.Instance, ruler, x, [512, 256], [], [], viaCpu, mean, rstd);
+        Assert.Equal(viaCpu, y);
+        Assert.Same(CpuBackend.Instance, new LayerNorm<float>([4]).Backend);
+        Assert.Same(CpuBackend.Instance, new AddRmsNorm<float>([4]).Backend);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void ModulesAllocateNothingPerCall(string backend)
     {
         var modules = new (RulerNormalizer<float> Module, int[] Shape)[]
         {
@@ -39,6 +60,7 @@ public class FastPathAllocationTests
         };
         foreach (var (module, shape) in modules)
         {
+            module.Backend = TestBackends.Get(backend);
             int n = shape.Aggregate(1, (a, b) => a * b);
             var x = Random(n, 1);
             var dy = Random(n, 2);
@@ -57,7 +79,7 @@ public class FastPathAllocationTests
         }
     }
 
-    private static void AssertNoAllocation<T>(string name) where T : unmanaged
+    private static void AssertNoAllocation<T>(IRulerBackend backend, string name) where T : unmanaged
     {
         var (ruler, shape) = name switch
         {
@@ -78,13 +100,13 @@ public class FastPathAllocationTests
         var moments = new GroupMoments[g];
         var ops = new (string Op, Action Run)[]
         {
-            ("Moments", () => RulerOps.Moments<T>(ruler, x, shape, moments)),
-            ("Forward", () => RulerOps.Forward<T>(ruler, x, shape, gamma, beta, y, mean, rstd)),
-            ("Normalize", () => RulerOps.Normalize<T>(ruler, x, shape, mean, rstd, gamma, beta, y)),
-            ("Backward", () => RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db)),
-            ("Backward eval", () => RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db, statisticsFromInput: false)),
-            ("AddForward", () => RulerOps.AddForward<T>(ruler, x, u, shape, gamma, beta, h, y, mean, rstd)),
-            ("AddBackward", () => RulerOps.AddBackward<T>(ruler, h, shape, mean, rstd, gamma, dy, u, dx, dg, db)),
+            ("Moments", () => RulerOps.Moments<T>(backend, ruler, x, shape, moments)),
+            ("Forward", () => RulerOps.Forward<T>(backend, ruler, x, shape, gamma, beta, y, mean, rstd)),
+            ("Normalize", () => RulerOps.Normalize<T>(backend, ruler, x, shape, mean, rstd, gamma, beta, y)),
+            ("Backward", () => RulerOps.Backward<T>(backend, ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db)),
+            ("Backward eval", () => RulerOps.Backward<T>(backend, ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db, statisticsFromInput: false)),
+            ("AddForward", () => RulerOps.AddForward<T>(backend, ruler, x, u, shape, gamma, beta, h, y, mean, rstd)),
+            ("AddBackward", () => RulerOps.AddBackward<T>(backend, ruler, h, shape, mean, rstd, gamma, dy, u, dx, dg, db)),
         };
         foreach (var (op, run) in ops)
         {

@@ -3,7 +3,8 @@ using Ruler.Internal;
 namespace Ruler.Tests;
 
 /// <summary>
-/// The fast kernels (through <see cref="RulerOps"/>) against <see cref="ReferenceKernels"/> on the same inputs:
+/// A backend's kernels (through <see cref="RulerOps"/>'s overloads that take an <see cref="IRulerBackend"/>) against
+/// <see cref="ReferenceKernels"/> on the same inputs:
 /// moments, forward, normalize with given statistics, backward with statistics from the input and as constants
 /// (eval), and the fused add + norm. Shared by the xunit tests and the Ruler.KernelCheck console, which runs it
 /// under restricted instruction sets. Every check returns the failures it found (empty: all within tolerance).
@@ -30,6 +31,7 @@ internal static class FastPathComparison
         yield return new("GroupNorm NCHW", RulerSpec.GroupNorm(), [2, 2, 3, n]);
         yield return new("GroupNorm NCHW wide groups", RulerSpec.GroupNorm(), [2, 2, n, 3]);
         yield return new("GroupNorm NHWC", RulerSpec.GroupNorm(last), [2, 3, 2, n]);
+        yield return new("GroupNorm NHWC one group", RulerSpec.GroupNorm(last), [2, 5, 1, n]);
         yield return new("InstanceNorm NCHW", RulerSpec.InstanceNorm(4), [2, 3, 1, n]);
         yield return new("InstanceNorm NHWC", RulerSpec.InstanceNorm(4, last), [2, 3, 1, n]);
     }
@@ -53,21 +55,21 @@ internal static class FastPathComparison
     public static double Tolerance<T>() => typeof(T) == typeof(float) ? 1e-5 : 1e-12;
 
     /// <summary>Every op of <paramref name="c"/> against the reference, with and without γ, β.</summary>
-    public static List<string> Compare<T>(Case c, int seed) where T : unmanaged
+    public static List<string> Compare<T>(IRulerBackend backend, Case c, int seed) where T : unmanaged
     {
         var failures = new List<string>();
         foreach (bool affine in new[] { true, false })
         {
             var d = new Data<T>(c, affine, seed);
-            CompareForward(c, d, failures);
-            CompareBackward(c, d, failures);
-            CompareAdd(c, d, failures);
+            CompareForward(backend, c, d, failures);
+            CompareBackward(backend, c, d, failures);
+            CompareAdd(backend, c, d, failures);
         }
         return failures;
     }
 
     /// <summary>Every op with one thread and with two: the outputs must be the same bits.</summary>
-    public static List<string> CompareThreads<T>(Case c, int seed) where T : unmanaged
+    public static List<string> CompareThreads<T>(IRulerBackend backend, Case c, int seed) where T : unmanaged
     {
         var failures = new List<string>();
         int saved = Threading.MaxThreads;
@@ -75,12 +77,12 @@ internal static class FastPathComparison
         {
             var d = new Data<T>(c, true, seed);
             Threading.MaxThreads = 1;
-            var one = RunAll(c, d);
+            var one = RunAll(backend, c, d);
             Threading.MaxThreads = 2;
-            var two = RunAll(c, d);
+            var two = RunAll(backend, c, d);
             for (int i = 0; i < one.Count; i++)
                 if (!one[i].SequenceEqual(two[i]))
-                    failures.Add($"{c} {typeof(T).Name}: output {i} differs between 1 and 2 threads");
+                    failures.Add($"{backend} {c} {typeof(T).Name}: output {i} differs between 1 and 2 threads");
         }
         finally
         {
@@ -89,30 +91,30 @@ internal static class FastPathComparison
         return failures;
     }
 
-    private static List<double[]> RunAll<T>(Case c, Data<T> d) where T : unmanaged
+    private static List<double[]> RunAll<T>(IRulerBackend backend, Case c, Data<T> d) where T : unmanaged
     {
         var r = new Outputs<T>(d.Layout);
         var moments = new GroupMoments[d.Layout.GroupCount];
-        RulerOps.Moments(c.Ruler, d.X, c.Shape, moments);
-        RulerOps.Forward(c.Ruler, d.X, c.Shape, d.Gamma, d.Beta, r.Y, r.Mean, r.Rstd);
-        RulerOps.Backward(c.Ruler, d.X, c.Shape, r.Mean, r.Rstd, d.Gamma, d.Dy, r.Dx, r.Dg, r.Db);
+        RulerOps.Moments(backend, c.Ruler, d.X, c.Shape, moments);
+        RulerOps.Forward(backend, c.Ruler, d.X, c.Shape, d.Gamma, d.Beta, r.Y, r.Mean, r.Rstd);
+        RulerOps.Backward(backend, c.Ruler, d.X, c.Shape, r.Mean, r.Rstd, d.Gamma, d.Dy, r.Dx, r.Dg, r.Db);
         var h = new T[d.X.Length];
         var y2 = new T[d.X.Length];
         var dx2 = new T[d.X.Length];
-        RulerOps.AddForward(c.Ruler, d.X, d.U, c.Shape, d.Gamma, d.Beta, h, y2, r.Mean, r.Rstd);
-        RulerOps.AddBackward(c.Ruler, h, c.Shape, r.Mean, r.Rstd, d.Gamma, d.Dy, d.Dh, dx2, r.Dg, r.Db);
+        RulerOps.AddForward(backend, c.Ruler, d.X, d.U, c.Shape, d.Gamma, d.Beta, h, y2, r.Mean, r.Rstd);
+        RulerOps.AddBackward(backend, c.Ruler, h, c.Shape, r.Mean, r.Rstd, d.Gamma, d.Dy, d.Dh, dx2, r.Dg, r.Db);
         return [moments.SelectMany(m => new[] { m.Count, m.Mean, m.M2 }).ToArray(), D(r.Y), r.Mean, r.Rstd, D(r.Dx), D(r.Dg), D(r.Db),
             D(h), D(y2), D(dx2)];
     }
 
-    private static void CompareForward<T>(Case c, Data<T> d, List<string> failures) where T : unmanaged
+    private static void CompareForward<T>(IRulerBackend backend, Case c, Data<T> d, List<string> failures) where T : unmanaged
     {
-        string at = $"{c} {typeof(T).Name} affine={d.Affine}";
+        string at = $"{backend} {c} {typeof(T).Name} affine={d.Affine}";
         var layout = d.Layout;
         var refMoments = new GroupMoments[layout.GroupCount];
         var fastMoments = new GroupMoments[layout.GroupCount];
         ReferenceKernels.Moments(layout, d.X, refMoments);
-        RulerOps.Moments(c.Ruler, d.X, c.Shape, fastMoments);
+        RulerOps.Moments(backend, c.Ruler, d.X, c.Shape, fastMoments);
         for (int g = 0; g < refMoments.Length; g++)
         {
             var (a, b) = (fastMoments[g], refMoments[g]);
@@ -126,7 +128,7 @@ internal static class FastPathComparison
         RulerOps.Statistics(c.Ruler, refMoments, expected.Mean, expected.Rstd);
         ReferenceKernels.Normalize(layout, d.X, expected.Mean, expected.Rstd, d.Gamma, d.Beta, expected.Y);
         var fast = new Outputs<T>(layout);
-        RulerOps.Forward(c.Ruler, d.X, c.Shape, d.Gamma, d.Beta, fast.Y, fast.Mean, fast.Rstd);
+        RulerOps.Forward(backend, c.Ruler, d.X, c.Shape, d.Gamma, d.Beta, fast.Y, fast.Mean, fast.Rstd);
         Close(failures, $"{at} Forward mean", fast.Mean, expected.Mean, 1e-10);
         Close(failures, $"{at} Forward rstd", fast.Rstd, expected.Rstd, 1e-10);
         Close(failures, $"{at} Forward y", D(fast.Y), D(expected.Y), Tolerance<T>());
@@ -135,11 +137,11 @@ internal static class FastPathComparison
         var mean = expected.Mean.Select((m, i) => m + 0.25 * (i % 3 - 1)).ToArray();
         var rstd = expected.Rstd.Select((r, i) => r * (1 + 0.1 * (i % 2))).ToArray();
         ReferenceKernels.Normalize(layout, d.X, mean, rstd, d.Gamma, d.Beta, expected.Y);
-        RulerOps.Normalize(c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Beta, fast.Y);
+        RulerOps.Normalize(backend, c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Beta, fast.Y);
         Close(failures, $"{at} Normalize y", D(fast.Y), D(expected.Y), Tolerance<T>());
     }
 
-    private static void CompareBackward<T>(Case c, Data<T> d, List<string> failures) where T : unmanaged
+    private static void CompareBackward<T>(IRulerBackend backend, Case c, Data<T> d, List<string> failures) where T : unmanaged
     {
         var layout = d.Layout;
         var moments = new GroupMoments[layout.GroupCount];
@@ -149,20 +151,20 @@ internal static class FastPathComparison
         RulerOps.Statistics(c.Ruler, moments, mean, rstd);
         foreach (bool fromInput in new[] { true, false })
         {
-            string at = $"{c} {typeof(T).Name} affine={d.Affine} statisticsFromInput={fromInput}";
+            string at = $"{backend} {c} {typeof(T).Name} affine={d.Affine} statisticsFromInput={fromInput}";
             var expected = new Outputs<T>(layout);
             var fast = new Outputs<T>(layout);
             ReferenceKernels.Backward(layout, d.X, mean, rstd, d.Gamma, d.Dy, expected.Dx, expected.Dg, expected.Db, fromInput);
-            RulerOps.Backward(c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Dy, fast.Dx, fast.Dg, fast.Db, fromInput);
+            RulerOps.Backward(backend, c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Dy, fast.Dx, fast.Dg, fast.Db, fromInput);
             Close(failures, $"{at} Backward dx", D(fast.Dx), D(expected.Dx), Tolerance<T>(), TermScale(d, rstd));
             Close(failures, $"{at} Backward dgamma", D(fast.Dg), D(expected.Dg), Tolerance<T>());
             Close(failures, $"{at} Backward dbeta", D(fast.Db), D(expected.Db), Tolerance<T>());
         }
     }
 
-    private static void CompareAdd<T>(Case c, Data<T> d, List<string> failures) where T : unmanaged
+    private static void CompareAdd<T>(IRulerBackend backend, Case c, Data<T> d, List<string> failures) where T : unmanaged
     {
-        string at = $"{c} {typeof(T).Name} affine={d.Affine}";
+        string at = $"{backend} {c} {typeof(T).Name} affine={d.Affine}";
         var layout = d.Layout;
         var h = new T[d.X.Length];
         for (int i = 0; i < h.Length; i++) h[i] = Num.FromDouble<T>(Num.ToDouble(d.X[i]) + Num.ToDouble(d.U[i]));
@@ -173,7 +175,7 @@ internal static class FastPathComparison
         ReferenceKernels.Normalize(layout, h, expected.Mean, expected.Rstd, d.Gamma, d.Beta, expected.Y);
         var fast = new Outputs<T>(layout);
         var fastH = new T[h.Length];
-        RulerOps.AddForward(c.Ruler, d.X, d.U, c.Shape, d.Gamma, d.Beta, fastH, fast.Y, fast.Mean, fast.Rstd);
+        RulerOps.AddForward(backend, c.Ruler, d.X, d.U, c.Shape, d.Gamma, d.Beta, fastH, fast.Y, fast.Mean, fast.Rstd);
         Close(failures, $"{at} AddForward h", D(fastH), D(h), 0);
         Close(failures, $"{at} AddForward mean", fast.Mean, expected.Mean, 1e-10);
         Close(failures, $"{at} AddForward rstd", fast.Rstd, expected.Rstd, 1e-10);
@@ -183,7 +185,7 @@ internal static class FastPathComparison
             ReadOnlySpan<T> dh = withDh ? d.Dh : default;
             ReferenceKernels.Backward(layout, h, expected.Mean, expected.Rstd, d.Gamma, d.Dy, expected.Dx, expected.Dg, expected.Db, true);
             for (int i = 0; i < dh.Length; i++) expected.Dx[i] = Num.FromDouble<T>(Num.ToDouble(expected.Dx[i]) + Num.ToDouble(dh[i]));
-            RulerOps.AddBackward(c.Ruler, h, c.Shape, expected.Mean, expected.Rstd, d.Gamma, d.Dy, dh, fast.Dx, fast.Dg, fast.Db);
+            RulerOps.AddBackward(backend, c.Ruler, h, c.Shape, expected.Mean, expected.Rstd, d.Gamma, d.Dy, dh, fast.Dx, fast.Dg, fast.Db);
             Close(failures, $"{at} AddBackward dh={withDh} dsum", D(fast.Dx), D(expected.Dx), Tolerance<T>(), TermScale(d, expected.Rstd));
             Close(failures, $"{at} AddBackward dh={withDh} dgamma", D(fast.Dg), D(expected.Dg), Tolerance<T>());
             Close(failures, $"{at} AddBackward dh={withDh} dbeta", D(fast.Db), D(expected.Db), Tolerance<T>());

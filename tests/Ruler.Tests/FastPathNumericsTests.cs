@@ -9,6 +9,10 @@ namespace Ruler.Tests;
 /// </summary>
 public class FastPathNumericsTests
 {
+    public static TheoryData<string> Backends => TestBackends.Names();
+
+    public static TheoryData<string, double> Magnitudes => TestBackends.Cross([1e30, 1e-30]);
+
     private static readonly (string Name, RulerSpec Ruler, int[] Shape)[] Layouts =
     [
         ("LayerNorm", RulerSpec.LayerNorm(), [6, 1000]),
@@ -17,31 +21,35 @@ public class FastPathNumericsTests
         ("GroupNorm NHWC", RulerSpec.GroupNorm(ChannelLayout.ChannelsLast), [2, 300, 3, 4]),
     ];
 
-    [Fact]
-    public void ConstantGroupsHaveTheirValueAsMeanAndOutputBetaExactly()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void ConstantGroupsHaveTheirValueAsMeanAndOutputBetaExactly(string backend)
     {
+        var b = TestBackends.Get(backend);
         foreach (var (name, ruler, shape) in Layouts)
         {
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Repeat(3.7f, (int)layout.Count).ToArray();
             var gamma = Enumerable.Range(0, layout.AffineSize).Select(i => 1 + 0.1f * i).ToArray();
             var beta = Enumerable.Range(0, layout.AffineSize).Select(i => 0.5f - 0.25f * i).ToArray();
-            var (y, mean, _) = Fast(ruler, shape, x, gamma, beta);
+            var (y, mean, _) = Fast(b, ruler, shape, x, gamma, beta);
             var (expected, _, _) = Reference(layout, x, gamma, beta);
             Assert.All(mean, m => Assert.Equal((double)3.7f, m));
             Assert.True(y.SequenceEqual(expected), $"{name}: y differs from β");
         }
     }
 
-    [Fact]
-    public void FloatGroupsWithOffset1e4AndSpread1e2StayWithin1e4OfTheReference()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void FloatGroupsWithOffset1e4AndSpread1e2StayWithin1e4OfTheReference(string backend)
     {
+        var b = TestBackends.Get(backend);
         var random = new Random(1);
         foreach (var (name, ruler, shape) in Layouts)
         {
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Range(0, (int)layout.Count).Select(_ => (float)(1e4 + 1e-2 * random.NextDouble())).ToArray();
-            var (y, _, _) = Fast(ruler, shape, x, [], []);
+            var (y, _, _) = Fast(b, ruler, shape, x, [], []);
             var (expected, _, _) = Reference(layout, x, [], []);
             AssertClose(name, y, expected, 1e-4);
         }
@@ -51,15 +59,17 @@ public class FastPathNumericsTests
     /// The inputs resolve 1e8 to ulp 1.5e-8, so a mean that differs from the reference's by a few ulps (planes and
     /// columns merge chunk means) moves y by ~1e-8·rstd: 1e-6 leaves room for that and nothing else.
     /// </summary>
-    [Fact]
-    public void DoubleGroupsWithOffset1e8AndUnitSpreadStayWithin1e6OfTheReference()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void DoubleGroupsWithOffset1e8AndUnitSpreadStayWithin1e6OfTheReference(string backend)
     {
+        var b = TestBackends.Get(backend);
         var random = new Random(2);
         foreach (var (name, ruler, shape) in Layouts)
         {
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Range(0, (int)layout.Count).Select(_ => 1e8 + random.NextDouble()).ToArray();
-            var (y, _, _) = Fast(ruler, shape, x, [], []);
+            var (y, _, _) = Fast(b, ruler, shape, x, [], []);
             var (expected, _, _) = Reference(layout, x, [], []);
             AssertClose(name, y, expected, 1e-6);
         }
@@ -70,9 +80,11 @@ public class FastPathNumericsTests
     /// fallback, short rows (eight at a time) stay in one pass (Σd² ≤ (n + 1)·M2). The mean is compared in units
     /// of the standard deviation, which is what y sees.
     /// </summary>
-    [Fact]
-    public void RowsWhoseFirstElementIsAnOutlierMatchTheReference()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void RowsWhoseFirstElementIsAnOutlierMatchTheReference(string backend)
     {
+        var b = TestBackends.Get(backend);
         var random = new Random(5);
         foreach (int[] shape in new[] { new[] { 6, 1000 }, new[] { 19, 64 } })
         {
@@ -80,10 +92,10 @@ public class FastPathNumericsTests
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Range(0, (int)layout.Count).Select(i => i % shape[1] == 0 ? 1e3 : 1 + 1e-2 * random.NextDouble()).ToArray();
             var xf = x.Select(v => (float)v).ToArray();
-            var (y, mean, rstd) = Fast(ruler, shape, xf, [], []);
+            var (y, mean, rstd) = Fast(b, ruler, shape, xf, [], []);
             var (expected, refMean, refRstd) = Reference(layout, xf, [], []);
             AssertClose($"float {shape[1]}", y, expected, 1e-5);
-            var (yd, meanD, rstdD) = Fast(ruler, shape, x, [], []);
+            var (yd, meanD, rstdD) = Fast(b, ruler, shape, x, [], []);
             var (expectedD, refMeanD, refRstdD) = Reference(layout, x, [], []);
             AssertClose($"double {shape[1]}", yd, expectedD, 1e-12);
             for (int g = 0; g < layout.GroupCount; g++)
@@ -97,23 +109,23 @@ public class FastPathNumericsTests
     }
 
     [Theory]
-    [InlineData(1e30)]
-    [InlineData(1e-30)]
-    public void FloatHugeAndTinyMagnitudesNeitherOverflowNorLoseAccuracy(double magnitude)
+    [MemberData(nameof(Magnitudes))]
+    public void FloatHugeAndTinyMagnitudesNeitherOverflowNorLoseAccuracy(string backend, double magnitude)
     {
+        var b = TestBackends.Get(backend);
         var random = new Random(3);
         foreach (var (name, ruler, shape) in Layouts)
         {
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Range(0, (int)layout.Count).Select(_ => (float)(magnitude * (2 * random.NextDouble() - 0.5))).ToArray();
             var dy = Enumerable.Range(0, (int)layout.Count).Select(_ => (float)random.NextDouble()).ToArray();
-            var (y, mean, rstd) = Fast(ruler, shape, x, [], []);
+            var (y, mean, rstd) = Fast(b, ruler, shape, x, [], []);
             var (expected, _, _) = Reference(layout, x, [], []);
             Assert.All(mean.Concat(rstd), v => Assert.True(double.IsFinite(v), $"{name}: non-finite statistic"));
             AssertClose(name, y, expected, 1e-5);
             var dx = new float[x.Length];
             var expectedDx = new float[x.Length];
-            RulerOps.Backward<float>(ruler, x, shape, mean, rstd, [], dy, dx, [], []);
+            RulerOps.Backward<float>(b, ruler, x, shape, mean, rstd, [], dy, dx, [], []);
             ReferenceKernels.Backward<float>(layout, x, mean, rstd, [], dy, expectedDx, [], [], true);
             double terms = rstd.Max();
             Assert.All(dx, v => Assert.True(float.IsFinite(v), $"{name}: non-finite dx"));
@@ -122,16 +134,18 @@ public class FastPathNumericsTests
         }
     }
 
-    [Fact]
-    public void ANaNChangesOnlyItsOwnGroup()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void ANaNChangesOnlyItsOwnGroup(string backend)
     {
+        var b = TestBackends.Get(backend);
         var random = new Random(4);
         foreach (var (name, ruler, shape) in Layouts)
         {
             var layout = ruler.Resolve(shape);
             var x = Enumerable.Range(0, (int)layout.Count).Select(_ => (float)random.NextDouble()).ToArray();
             x[x.Length / 2 + 3] = float.NaN;
-            var (y, mean, rstd) = Fast(ruler, shape, x, [], []);
+            var (y, mean, rstd) = Fast(b, ruler, shape, x, [], []);
             var (expected, refMean, _) = Reference(layout, x, [], []);
             var (group, _) = layout.IndexMaps();
             int poisoned = group[x.Length / 2 + 3];
@@ -146,13 +160,13 @@ public class FastPathNumericsTests
         }
     }
 
-    private static (T[] Y, double[] Mean, double[] Rstd) Fast<T>(RulerSpec ruler, int[] shape, T[] x, T[] gamma, T[] beta) where T : unmanaged
+    private static (T[] Y, double[] Mean, double[] Rstd) Fast<T>(IRulerBackend backend, RulerSpec ruler, int[] shape, T[] x, T[] gamma, T[] beta) where T : unmanaged
     {
         var layout = ruler.Resolve(shape);
         var y = new T[x.Length];
         var mean = new double[layout.GroupCount];
         var rstd = new double[layout.GroupCount];
-        RulerOps.Forward<T>(ruler, x, shape, gamma, beta, y, mean, rstd);
+        RulerOps.Forward<T>(backend, ruler, x, shape, gamma, beta, y, mean, rstd);
         return (y, mean, rstd);
     }
 

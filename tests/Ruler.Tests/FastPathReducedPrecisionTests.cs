@@ -9,25 +9,30 @@ namespace Ruler.Tests;
 /// </summary>
 public class FastPathReducedPrecisionTests
 {
-    public static TheoryData<string> Layouts => new(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW", "InstanceNorm NHWC",
-        "LayerNorm chunked", "GroupNorm NCHW chunked"]);
+    /// <summary>Every backend (<see cref="TestBackends"/>) on each of these layouts.</summary>
+    public static TheoryData<string, string> Layouts => TestBackends.Cross(["LayerNorm", "RMSNorm", "BatchNorm NCHW", "BatchNorm NHWC", "GroupNorm NCHW",
+        "InstanceNorm NHWC", "LayerNorm chunked", "GroupNorm NCHW chunked"]);
+
+    public static TheoryData<string> Backends => TestBackends.Names();
 
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void HalfIsWithinOneUlpOfTheReference(string name) => AssertWithinOneUlp<Half>(name);
+    public void HalfIsWithinOneUlpOfTheReference(string backend, string name) => AssertWithinOneUlp<Half>(TestBackends.Get(backend), name);
 
     [Theory]
     [MemberData(nameof(Layouts))]
-    public void BFloat16IsWithinOneUlpOfTheReference(string name) => AssertWithinOneUlp<BFloat16>(name);
+    public void BFloat16IsWithinOneUlpOfTheReference(string backend, string name) => AssertWithinOneUlp<BFloat16>(TestBackends.Get(backend), name);
 
-    [Fact]
-    public void NarrowResultsDoNotDependOnTheThreadCount()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void NarrowResultsDoNotDependOnTheThreadCount(string backend)
     {
+        var b = TestBackends.Get(backend);
         var failures = new List<string>();
         foreach (var c in FastPathComparison.LargeLayouts())
         {
-            failures.AddRange(FastPathComparison.CompareThreads<Half>(c, 7));
-            failures.AddRange(FastPathComparison.CompareThreads<BFloat16>(c, 7));
+            failures.AddRange(FastPathComparison.CompareThreads<Half>(b, c, 7));
+            failures.AddRange(FastPathComparison.CompareThreads<BFloat16>(b, c, 7));
         }
         Assert.Empty(failures);
     }
@@ -51,7 +56,7 @@ public class FastPathReducedPrecisionTests
         }
     }
 
-    private static void AssertWithinOneUlp<T>(string name) where T : unmanaged
+    private static void AssertWithinOneUlp<T>(IRulerBackend backend, string name) where T : unmanaged
     {
         var (ruler, shape) = name switch
         {
@@ -75,14 +80,14 @@ public class FastPathReducedPrecisionTests
         var y = new T[n];
         var fastMean = new double[g];
         var fastRstd = new double[g];
-        RulerOps.Forward<T>(ruler, x, shape, gamma, beta, y, fastMean, fastRstd);
+        RulerOps.Forward<T>(backend, ruler, x, shape, gamma, beta, y, fastMean, fastRstd);
         AssertUlps($"{name} y", y, refY);
 
         foreach (bool fromInput in new[] { true, false })
         {
             var (refDx, refDg, refDb) = ReferenceBackward(layout, x, mean, rstd, gamma, dy, [], fromInput);
             T[] dx = new T[n], dg = new T[p], db = new T[p];
-            RulerOps.Backward<T>(ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db, fromInput);
+            RulerOps.Backward<T>(backend, ruler, x, shape, mean, rstd, gamma, dy, dx, dg, db, fromInput);
             AssertUlps($"{name} fromInput={fromInput} dx", dx, refDx);
             AssertUlps($"{name} fromInput={fromInput} dgamma", dg, refDg);
             AssertUlps($"{name} fromInput={fromInput} dbeta", db, refDb);
@@ -92,12 +97,12 @@ public class FastPathReducedPrecisionTests
         for (int i = 0; i < n; i++) h[i] = Num.FromDouble<T>(Num.ToDouble(x[i]) + Num.ToDouble(u[i]));
         var (refAddY, addMean, addRstd) = ReferenceForward(layout, h, gamma, beta);
         var fastH = new T[n];
-        RulerOps.AddForward<T>(ruler, x, u, shape, gamma, beta, fastH, y, fastMean, fastRstd);
+        RulerOps.AddForward<T>(backend, ruler, x, u, shape, gamma, beta, fastH, y, fastMean, fastRstd);
         Assert.Equal(h, fastH);
         AssertUlps($"{name} add y", y, refAddY);
         var (refDsum, refAddDg, refAddDb) = ReferenceBackward(layout, h, addMean, addRstd, gamma, dy, dh, true);
         T[] dsum = new T[n], adg = new T[p], adb = new T[p];
-        RulerOps.AddBackward<T>(ruler, h, shape, addMean, addRstd, gamma, dy, dh, dsum, adg, adb);
+        RulerOps.AddBackward<T>(backend, ruler, h, shape, addMean, addRstd, gamma, dy, dh, dsum, adg, adb);
         AssertUlps($"{name} add dsum", dsum, refDsum);
         AssertUlps($"{name} add dgamma", adg, refAddDg);
         AssertUlps($"{name} add dbeta", adb, refAddDb);

@@ -8,49 +8,60 @@ namespace Ruler.Tests;
 public class FastPathTests
 {
     /// <summary>Reduced sizes around every vector width (4, 8, 16 floats; 2, 4, 8 doubles) and their tails.</summary>
-    public static TheoryData<int> Sizes => new([1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15, 16, 17, 23, 31, 32, 33, 47, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257]);
+    /// <summary>Every backend (<see cref="TestBackends"/>) at each of these sizes.</summary>
+    public static TheoryData<string, int> Sizes =>
+        TestBackends.Cross([1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15, 16, 17, 23, 31, 32, 33, 47, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257]);
+
+    public static TheoryData<string> Backends => TestBackends.Names();
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void FloatLayoutsMatchTheReference(int n) => AssertAll(FastPathComparison.Layouts(n).SelectMany(c => FastPathComparison.Compare<float>(c, n)));
+    public void FloatLayoutsMatchTheReference(string backend, int n) =>
+        AssertAll(FastPathComparison.Layouts(n).SelectMany(c => FastPathComparison.Compare<float>(TestBackends.Get(backend), c, n)));
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void DoubleLayoutsMatchTheReference(int n) => AssertAll(FastPathComparison.Layouts(n).SelectMany(c => FastPathComparison.Compare<double>(c, n)));
+    public void DoubleLayoutsMatchTheReference(string backend, int n) =>
+        AssertAll(FastPathComparison.Layouts(n).SelectMany(c => FastPathComparison.Compare<double>(TestBackends.Get(backend), c, n)));
 
-    [Fact]
-    public void LayerNormAndRmsNormMatchTheReferenceForEveryRowLengthUpTo257()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void LayerNormAndRmsNormMatchTheReferenceForEveryRowLengthUpTo257(string backend)
     {
+        var b = TestBackends.Get(backend);
         var failures = new List<string>();
         for (int n = 1; n <= 257; n++)
         {
             foreach (var c in new FastPathComparison.Case[] { new("LayerNorm", RulerSpec.LayerNorm(), [2, n]), new("RMSNorm", RulerSpec.RmsNorm(1, 1e-5), [2, n]) })
             {
-                failures.AddRange(FastPathComparison.Compare<float>(c, n));
-                failures.AddRange(FastPathComparison.Compare<double>(c, n));
+                failures.AddRange(FastPathComparison.Compare<float>(b, c, n));
+                failures.AddRange(FastPathComparison.Compare<double>(b, c, n));
             }
         }
         AssertAll(failures);
     }
 
-    [Fact]
-    public void OneAndTwoThreadsGiveTheSameBits()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void OneAndTwoThreadsGiveTheSameBits(string backend)
     {
+        var b = TestBackends.Get(backend);
         var failures = new List<string>();
         foreach (var c in FastPathComparison.LargeLayouts())
         {
-            failures.AddRange(FastPathComparison.CompareThreads<float>(c, 7));
-            failures.AddRange(FastPathComparison.CompareThreads<double>(c, 7));
+            failures.AddRange(FastPathComparison.CompareThreads<float>(b, c, 7));
+            failures.AddRange(FastPathComparison.CompareThreads<double>(b, c, 7));
         }
         AssertAll(failures);
     }
 
-    [Fact]
-    public void LargeLayoutsSplitIntoTasksMatchTheReference()
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void LargeLayoutsSplitIntoTasksMatchTheReference(string backend)
     {
         var failures = new List<string>();
         foreach (var c in FastPathComparison.LargeLayouts().Where(c => c.Name is "LayerNorm" or "BatchNorm NHWC" or "GroupNorm NCHW"))
-            failures.AddRange(FastPathComparison.Compare<float>(c, 3));
+            failures.AddRange(FastPathComparison.Compare<float>(TestBackends.Get(backend), c, 3));
         AssertAll(failures);
     }
 

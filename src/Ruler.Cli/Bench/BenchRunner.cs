@@ -1,23 +1,34 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Ruler.Cli.Bench;
 
-/// <summary>Runs the suite: for each case and thread count, Ruler vs copy vs ONNX Runtime, interleaved.</summary>
+/// <summary>What one `ruler bench` run measured: the kernel rows (with verdicts), the engine rows, the warnings.</summary>
+internal sealed record BenchRun(BenchProfile Profile, IReadOnlyList<int> Threads, BenchEnvironment Environment,
+    IReadOnlyList<BenchRow> Rows, IReadOnlyList<EngineRow> Engine, IReadOnlyList<string> Warnings, string SpinCheck)
+{
+    public IEnumerable<BenchResult> Results => Rows.SelectMany(r => r.Results);
+}
+
+/// <summary>
+/// Runs the suite: for each case and thread count, copy (the baseline), Ruler and the peers, interleaved on the
+/// same buffers; then the engine section; then the verdicts on the issue's targets and the spinning check.
+/// </summary>
 internal static class BenchRunner
 {
-    public static List<BenchResult> Run(bool quick, IReadOnlyList<int> threadCounts, TextWriter progress)
+    public static BenchRun Run(BenchProfile profile, IReadOnlyList<int> threadCounts, BenchEnvironment environment, TextWriter progress)
     {
-        var entries = BenchSuite.All.Where(e => !quick || e.Quick).ToList();
-        var results = new List<BenchResult>();
-        double budget = quick ? 0.25 : 1.0;
+        var sizes = BenchSuite.BenchSizes.For(profile, environment.L3Bytes, environment.AvailableMemoryBytes);
+        var entries = BenchSuite.All.Where(e => profile != BenchProfile.Quick || e.Quick).ToList();
+        var rows = new List<BenchRow>();
+        double budget = profile switch { BenchProfile.Tiny => 0.005, BenchProfile.Quick => 0.15, _ => 0.6 };
+        int minRounds = profile == BenchProfile.Tiny ? 3 : 7;
         int step = 0, steps = entries.Count * threadCounts.Count;
         int savedThreads = RulerParallelism.MaxThreads;
+        List<EngineRow> engine;
         try
         {
             foreach (var entry in entries)
             {
-                using var c = entry.Create();
+                using var c = entry.Create(sizes);
+                if (c is null) continue;
                 foreach (int t in threadCounts)
                 {
                     progress.WriteLine($"[{++step}/{steps}] {c.Op} {c.Shape} {c.Dtype}, {t} thread{(t == 1 ? "" : "s")}");
@@ -27,54 +38,90 @@ internal static class BenchRunner
                         ("copy", () => c.Copy(t), c.CopyBytes),
                         ("ruler", c.Ruler, c.Bytes),
                     };
-                    if (c.OnnxRuntime is not null) impls.Add(("onnxruntime", c.OnnxRuntime(t), c.Bytes));
-                    var timings = BenchTimer.Measure(impls.Select(i => i.Run).ToList(), budget);
-                    var rows = impls.Select((impl, i) => new BenchResult(c.Op, c.Shape, c.Dtype, t, impl.Name,
+                    foreach (var (name, create) in c.Peers) impls.Add((name, create(t), c.Bytes));
+                    var timings = BenchTimer.Measure(impls.Select(i => i.Run).ToList(), budget, minRounds);
+                    double copyNsPerByte = timings[0].MedianMs / c.CopyBytes;
+                    var results = impls.Select((impl, i) => new BenchResult(c.Section, c.Op, c.Shape, c.Dtype, t, impl.Name,
                         timings[i].MedianMs, timings[i].MinMs, timings[i].MaxMs, impl.Bytes / (timings[i].MedianMs * 1e6), impl.Bytes,
-                        timings[i].AllocatedBytesPerCall)).ToList();
-                    double copyGbps = rows[0].Gbps;
-                    double? ortMs = rows.FirstOrDefault(r => r.Impl == "onnxruntime")?.MedianMs;
-                    results.AddRange(rows.Select(r => r with
+                        timings[i].AllocatedBytesPerCall)
                     {
-                        RatioToCopy = r.Impl == "copy" ? null : copyGbps / r.Gbps,
-                        SpeedupOverOnnxRuntime = r.Impl == "ruler" && ortMs is double o ? o / r.MedianMs : null,
-                    }));
+                        RatioToCopy = i == 0 ? null : timings[i].MedianMs / impl.Bytes / copyNsPerByte,
+                    }).ToList();
+                    rows.Add(new BenchRow(c, t, results));
                 }
             }
+            engine = EngineBench.Run(profile, threadCounts, progress);
         }
         finally
         {
             RulerParallelism.MaxThreads = savedThreads;
         }
-        return results;
+        foreach (var row in rows) Judge(row, rows);
+        var (warnings, spinCheck) = CheckSecondCore(rows);
+        return new BenchRun(profile, threadCounts, environment, rows, engine, warnings, spinCheck);
     }
 
-    public static string Table(IEnumerable<BenchResult> results)
-    {
-        var s = new System.Text.StringBuilder();
-        s.AppendLine($"{"op",-24} {"shape",-20} {"dtype",-8} {"thr",3} {"impl",-12} {"median ms",10} {"min",9} {"max",9} {"GB/s",7} {"vs copy",8} {"vs ORT",7} {"alloc B",8}");
-        foreach (var r in results)
-            s.AppendLine($"{r.Op,-24} {r.Shape,-20} {r.Dtype,-8} {r.Threads,3} {r.Impl,-12} {F(r.MedianMs, "0.0000"),10} {F(r.MinMs, "0.0000"),9} {F(r.MaxMs, "0.0000"),9} {F(r.Gbps, "0.0"),7} " +
-                $"{(r.RatioToCopy is double c ? F(c, "0.00") + "x" : ""),8} {(r.SpeedupOverOnnxRuntime is double o ? F(o, "0.00") + "x" : ""),7} {F(r.AllocatedBytesPerCall, "0"),8}");
-        var float32 = results.Where(r => r.Impl == "ruler" && r.Dtype == "float32").ToDictionary(r => (r.Op, r.Shape, r.Threads), r => r.MedianMs);
-        foreach (var r in results.Where(r => r.Impl == "ruler" && r.Dtype is "float16" or "bfloat16"))
-            if (float32.TryGetValue((r.Op, r.Shape, r.Threads), out double f32))
-                s.AppendLine($"{r.Op} {r.Shape} {r.Dtype}, {r.Threads} thread(s): {F(r.MedianMs / f32, "0.00")} x the float32 time");
-        s.AppendLine("vs copy: time relative to a vectorized copy of the same bytes (1.00x = memory speed). vs ORT: ONNX Runtime time / Ruler time.");
-        return s.ToString();
-    }
+    /// <summary>Ruler's time ÷ a peer's time, inverted: above 1 Ruler is faster.</summary>
+    public static double SpeedupOver(BenchRow row, string peer) => row.Peer(peer) is { } p ? p.MedianMs / row.Ruler.MedianMs : double.NaN;
 
-    public static string Json(IEnumerable<BenchResult> results)
+    /// <summary>Fills the row's verdicts: the copy ratio, the latency, the fraction of float32 time, and every peer.</summary>
+    public static void Judge(BenchRow row, IReadOnlyList<BenchRow> all)
     {
-        var rows = results.Select(r => new Dictionary<string, object?>
+        var c = row.Case;
+        row.Verdicts.Clear();
+        if (c.CopyTarget is double limit)
+            row.Verdicts.Add(($"<= {F(limit)}x copy", row.Ruler.RatioToCopy <= limit));
+        if (c.LatencyTargetMicroseconds is double us)
+            row.Verdicts.Add(($"<= {F(us)} us per call", row.Ruler.MedianMs * 1e3 <= us));
+        if (c.Float32Twin is var (op, shape, fraction))
         {
-            ["op"] = r.Op, ["shape"] = r.Shape, ["dtype"] = r.Dtype, ["threads"] = r.Threads, ["impl"] = r.Impl,
-            ["median_ms"] = r.MedianMs, ["min_ms"] = r.MinMs, ["max_ms"] = r.MaxMs, ["gbps"] = r.Gbps, ["bytes"] = r.Bytes,
-            ["ratio_to_copy"] = r.RatioToCopy, ["speedup_over_onnxruntime"] = r.SpeedupOverOnnxRuntime,
-            ["allocated_bytes_per_call"] = r.AllocatedBytesPerCall,
-        });
-        return JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true });
+            var twin = all.FirstOrDefault(r => r.Case.Op == op && r.Case.Shape == shape && r.Case.Dtype == "float32" && r.Threads == row.Threads);
+            if (twin is not null)
+            {
+                row.FractionOfFloat32 = row.Ruler.MedianMs / twin.Ruler.MedianMs;
+                row.Verdicts.Add(($"<= {F(fraction)}x float32 time", row.FractionOfFloat32 <= fraction));
+            }
+        }
+        foreach (var (name, _) in c.Peers)
+        {
+            double speedup = SpeedupOver(row, name);
+            string peer = name == "onnxruntime" ? "ORT" : "TP";
+            if (name == "onnxruntime" && row.Peer(name)!.RatioToCopy > 1.2)
+                row.Verdicts.Add(($">= 1.5x {peer} (ORT > 1.2x copy)", speedup >= 1.5));
+            else
+                row.Verdicts.Add(($">= 1.0x {peer}", speedup >= 1.0));
+        }
     }
 
-    private static string F(double v, string format) => v.ToString(format, CultureInfo.InvariantCulture);
+    /// <summary>The verdict cell: "met", or each missed target.</summary>
+    public static string Verdict(BenchRow row) =>
+        row.Verdicts.Count == 0 ? "no target" :
+        row.AllMet ? "met" : "MISSED " + string.Join("; ", row.Verdicts.Where(v => !v.Met).Select(v => v.Target));
+
+    /// <summary>
+    /// The 2-thread copy must beat the 1-thread copy wherever the copy splits (a buffer of at least two slices): if
+    /// not, a second core was not free (another process, or a peer's worker threads spinning after their run), and
+    /// every 2-thread number of that case is suspect.
+    /// </summary>
+    public static (List<string> Warnings, string Summary) CheckSecondCore(IReadOnlyList<BenchRow> rows)
+    {
+        var warnings = new List<string>();
+        int checkedCases = 0;
+        foreach (var group in rows.GroupBy(r => r.Case))
+        {
+            var one = group.FirstOrDefault(r => r.Threads == 1);
+            var two = group.FirstOrDefault(r => r.Threads == 2);
+            if (one is null || two is null || group.Key.CopyBytes < 2L * CopyBaseline.MinBytesPerThread) continue;
+            checkedCases++;
+            if (two.Copy.MedianMs >= one.Copy.MedianMs)
+                warnings.Add($"warning: {group.Key.Key}: the 2-thread copy ({F(two.Copy.MedianMs, "0.000")} ms) is not faster than the 1-thread copy " +
+                    $"({F(one.Copy.MedianMs, "0.000")} ms): the second core was busy; this case's 2-thread numbers are suspect.");
+        }
+        string summary = checkedCases == 0
+            ? "second-core check: not run (needs 1 and 2 threads on buffers large enough to split)"
+            : $"second-core check: the 2-thread copy beat the 1-thread copy in {checkedCases - warnings.Count} of {checkedCases} cases";
+        return (warnings, summary);
+    }
+
+    private static string F(double v, string format = "0.##") => v.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -41,8 +41,8 @@ public static class InvarianceTable
     /// <summary>The range b is drawn from, uniformly, when the transform shifts.</summary>
     public const double ShiftMin = -2, ShiftMax = 2;
 
-    /// <summary>The normalizers in table order.</summary>
-    public static readonly string[] Normalizers = ["BatchNorm", "LayerNorm", "GroupNorm", "InstanceNorm", "RmsNorm"];
+    /// <summary>The normalizers in table order: the library's one list, <see cref="Ruler.Normalizers.All"/>.</summary>
+    public static readonly string[] Normalizers = [.. Ruler.Normalizers.All.Select(n => n.Name)];
 
     /// <summary>The transforms in table order: one (a, b) for the whole tensor, per channel, per sample, per (sample, group).</summary>
     public static readonly string[] Transforms = ["global", "per_channel", "per_sample", "per_group"];
@@ -81,31 +81,28 @@ public static class InvarianceTable
     /// <param name="normalizer">One of <see cref="Normalizers"/>.</param>
     /// <param name="transform">One of <see cref="Transforms"/>.</param>
     /// <param name="scaleOnly">Whether b = 0.</param>
-    public static bool ExpectedInvariant(string normalizer, string transform, bool scaleOnly) => normalizer switch
+    public static bool ExpectedInvariant(string normalizer, string transform, bool scaleOnly)
     {
-        // One group per channel spans every sample: a per-sample or per-(sample, group) pair splits it.
-        "BatchNorm" => transform is "global" or "per_channel",
-        // One group per sample spans every channel.
-        "LayerNorm" => transform is "global" or "per_sample",
-        // One group per (sample, 4 channels): the per-group transform uses the same channel groups.
-        "GroupNorm" => transform is "global" or "per_sample" or "per_group",
-        // One group per (sample, channel): every transform here is constant on it.
-        "InstanceNorm" => true,
-        "RmsNorm" => scaleOnly && transform is "global" or "per_sample",
-        _ => throw new ArgumentOutOfRangeException(nameof(normalizer), normalizer, "unknown normalizer"),
-    };
+        var info = Ruler.Normalizers.Get(normalizer);
+        // Invariant exactly when every group of the normalizer sees one (a, b): the transform's unit must not split a group.
+        bool constantOnEachGroup = transform switch
+        {
+            "global" => true,
+            // A group spans channels unless it holds one channel.
+            "per_channel" => info.Channels == ChannelSharing.One,
+            // A group spans samples only under BatchNorm.
+            "per_sample" => !info.SharesAcrossSamples,
+            // The transform's channel groups are GroupNorm's (Groups of them): a group of one or of those channels fits.
+            "per_group" => !info.SharesAcrossSamples && info.Channels != ChannelSharing.All,
+            _ => throw new ArgumentOutOfRangeException(nameof(transform), transform, "unknown transform"),
+        };
+        // Without centering, only a pure scaling (b = 0) cancels.
+        return constantOnEachGroup && (info.Centers || scaleOnly);
+    }
 
-    /// <summary>The normalizer as E1 defines it (BatchNorm in training mode, LayerNorm/RMSNorm over (C, H, W), GroupNorm with 4 groups).</summary>
+    /// <summary>The normalizer as E1 defines it (BatchNorm in training mode, LayerNorm/RMSNorm over (C, H, W), GroupNorm with 4 groups): the list's image module.</summary>
     /// <param name="normalizer">One of <see cref="Normalizers"/>.</param>
-    public static Normalizer<double> Create(string normalizer) => normalizer switch
-    {
-        "BatchNorm" => new BatchNorm<double>(C),
-        "LayerNorm" => new LayerNorm<double>([C, H, W]),
-        "GroupNorm" => new GroupNorm<double>(Groups, C),
-        "InstanceNorm" => new InstanceNorm<double>(C),
-        "RmsNorm" => new RmsNorm<double>([C, H, W]),
-        _ => throw new ArgumentOutOfRangeException(nameof(normalizer), normalizer, "unknown normalizer"),
-    };
+    public static Normalizer<double> Create(string normalizer) => Ruler.Normalizers.Get(normalizer).ForImages<double>(C, H, W, Groups);
 
     private static double[] Apply(string normalizer, double[] x)
     {

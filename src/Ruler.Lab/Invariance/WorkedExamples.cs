@@ -21,8 +21,8 @@ public static class WorkedExamples
     ];
 
     /// <summary>
-    /// Measures each vector with <see cref="RulerOps.Moments{T}"/> (one ruler over the whole vector) and normalizes it
-    /// with <see cref="RulerOps.Normalize{T}"/> using rstd = 1/√var, i.e. eps = 0 as in the essay (a ruler's own eps
+    /// Measures each vector with <see cref="RulerOps.Moments{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, Span{GroupMoments})"/> (one ruler over the whole vector) and normalizes it
+    /// with <see cref="RulerOps.Normalize{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T})"/> using rstd = 1/√var, i.e. eps = 0 as in the essay (a ruler's own eps
     /// must be &gt; 0, so the statistics are turned into rstd here rather than by <see cref="RulerOps.Statistics"/>).
     /// </summary>
     public static IReadOnlyList<WorkedExample> Compute()

@@ -1,6 +1,9 @@
 namespace Ruler.Nn;
 
-/// <summary>What fills a normalization slot. Every normalizer is the Ruler library's; the two controls are not rulers.</summary>
+/// <summary>
+/// What fills a normalization slot. Every normalizer is the Ruler library's and is built from its entry in
+/// <see cref="Normalizers"/> (a member here is named as the entry); None, DyT and CenterOnly are the controls.
+/// </summary>
 public enum NormKind
 {
     /// <summary>The identity (no normalization).</summary>

@@ -7,7 +7,7 @@ namespace Ruler.Nn;
 /// <para>
 /// A slot also runs the residual add that feeds it (<see cref="AddForward"/>: h = x + u, y = norm(h)) and the
 /// matching backward (<see cref="AddBackward"/>: dh = dResidual + normᵀ(dy)). For LayerNorm and RMSNorm these are
-/// one pass each of the library's fused kernels (<see cref="RulerOps.AddForward{T}"/>, <see cref="RulerOps.AddBackward{T}"/>),
+/// one pass each of the library's fused kernels (<see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>, <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>),
 /// the kernels <c>ruler bench</c> measures; other fillings add and normalize in two steps.
 /// </para>
 /// </summary>
@@ -43,13 +43,10 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     public static NormSlot<T> ForTokens(string name, NormKind kind, int dim, int groups = 1) => kind switch
     {
         NormKind.None => new(name, kind, null, null, 2),
-        NormKind.LayerNorm => new(name, kind, new LayerNorm<T>([dim]), null, 2),
-        NormKind.RmsNorm => new(name, kind, new RmsNorm<T>([dim]), null, 2),
-        NormKind.GroupNorm => new(name, kind, new GroupNorm<T>(groups, dim), null, 2),
-        NormKind.BatchNorm => new(name, kind, new BatchNorm<T>(dim), null, 2),
         NormKind.DyT => new(name, kind, new DynamicTanh<T>([dim]), null, 2),
         NormKind.CenterOnly => new(name, kind, null, new CenterOnly<T>(dim), 2),
-        _ => throw new ArgumentException($"NormSlot: {kind} has no per-token form; use it on images.", nameof(kind)),
+        _ when Info(kind) is { HasTokenForm: false } => throw new ArgumentException($"NormSlot: {kind} has no per-token form; use it on images.", nameof(kind)),
+        _ => new(name, kind, Info(kind).ForTokens<T>(dim, groups), null, 2),
     };
 
     /// <summary>A slot for images (N, C, H, W): BatchNorm/GroupNorm/InstanceNorm per channel, LayerNorm/RMSNorm/DyT/center-only over (C, H, W).</summary>
@@ -65,16 +62,16 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         return kind switch
         {
             NormKind.None => new(name, kind, null, null, 4),
-            NormKind.LayerNorm => new(name, kind, new LayerNorm<T>(chw), null, 4),
-            NormKind.RmsNorm => new(name, kind, new RmsNorm<T>(chw), null, 4),
-            NormKind.GroupNorm => new(name, kind, new GroupNorm<T>(groups, channels), null, 4),
-            NormKind.InstanceNorm => new(name, kind, new InstanceNorm<T>(channels, affine: true), null, 4),
-            NormKind.BatchNorm => new(name, kind, new BatchNorm<T>(channels), null, 4),
             NormKind.DyT => new(name, kind, new DynamicTanh<T>(chw), null, 4),
             NormKind.CenterOnly => new(name, kind, null, new CenterOnly<T>(channels * height * width), 4),
-            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown norm kind."),
+            _ => new(name, kind, Info(kind).ForImages<T>(channels, height, width, groups), null, 4),
         };
     }
+
+    /// <summary>The library's entry for a normalizer kind (<see cref="Normalizers"/>: one list, read here by name).</summary>
+    private static NormalizerInfo Info(NormKind kind) =>
+        Normalizers.All.FirstOrDefault(n => n.Name == kind.ToString())
+        ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown norm kind.");
 
     /// <summary>A slot around a normalizer built by the caller (any eps, momentum, affine choice), for activations of the given rank (2: tokens, 4: images).</summary>
     /// <param name="name">Prefix of its parameters' names.</param>
@@ -83,16 +80,10 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     public static NormSlot<T> From(string name, Normalizer<T> normalizer, int rank)
     {
         if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "NormSlot: rank must be >= 1.");
-        var kind = normalizer switch
-        {
-            LayerNorm<T> => NormKind.LayerNorm,
-            RmsNorm<T> => NormKind.RmsNorm,
-            GroupNorm<T> => NormKind.GroupNorm,
-            InstanceNorm<T> => NormKind.InstanceNorm,
-            BatchNorm<T> => NormKind.BatchNorm,
-            DynamicTanh<T> => NormKind.DyT,
-            _ => throw new ArgumentException($"NormSlot: unknown normalizer {normalizer.GetType().Name}.", nameof(normalizer)),
-        };
+        ArgumentNullException.ThrowIfNull(normalizer);
+        NormKind kind = normalizer is DynamicTanh<T> ? NormKind.DyT
+            : Normalizers.Of(normalizer) is { } info && Enum.TryParse<NormKind>(info.Name, out var named) ? named
+            : throw new ArgumentException($"NormSlot: unknown normalizer {normalizer.GetType().Name}.", nameof(normalizer));
         return new(name, kind, normalizer, null, rank);
     }
 
@@ -152,7 +143,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
 
     /// <summary>
     /// The residual add and this norm in one step: h = x + u, y = norm(h), with h the new residual stream and y
-    /// what the next sublayer reads. LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddForward{T}"/>
+    /// what the next sublayer reads. LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>
     /// (h is rounded to T before it is measured, so h and y are those of the two-step form up to the last bits
     /// of y); other fillings add, then normalize. Both buffers are the slot's, valid until its next forward;
     /// backward is <see cref="AddBackward"/> (or <see cref="Backward"/> when nothing reaches h directly).
@@ -176,7 +167,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var ruler = RulerFor(shape);
         EnsureStatistics(ruler.Resolve(shape).GroupCount);
         var y = Ensure(ref _sumY, x.Length);
-        RulerOps.AddForward<T>(ruler, x, u, shape, Affine(_fusable.HasWeight ? _fusable.Weight : null), Affine(_fusable.HasBias ? _fusable.Bias : null), h, y, _mean, _rstd);
+        RulerOps.AddForward<T>(_fusable.Backend, ruler, x, u, shape, Affine(_fusable.HasWeight ? _fusable.Weight : null), Affine(_fusable.HasBias ? _fusable.Bias : null), h, y, _mean, _rstd);
         LastForwardFused = true;
         return (h, _lastY = y);
     }
@@ -188,7 +179,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
     /// The gradient of the slot's input h (the residual stream of <see cref="AddForward"/>, or the x of
     /// <see cref="Forward"/>): dh = dResidual + normᵀ(dy), where dResidual is the gradient reaching h directly
     /// (along the residual path). It is also the gradient of both addends x and u of <see cref="AddForward"/>.
-    /// LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddBackward{T}"/>. Accumulates γ, β (and α)
+    /// LayerNorm and RMSNorm run one pass of <see cref="RulerOps.AddBackward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{double}, ReadOnlySpan{double}, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{T})"/>. Accumulates γ, β (and α)
     /// gradients; returns a buffer the slot owns.
     /// </summary>
     /// <param name="dy">Gradient of the slot's output y.</param>
@@ -214,7 +205,7 @@ public sealed class NormSlot<T> : Layer<T> where T : unmanaged, IFloatingPointIe
         var dgamma = weight is null ? default : Ensure(ref _dgamma, weight.Grad.Length).AsSpan();
         var dbeta = bias is null ? default : Ensure(ref _dbeta, bias.Grad.Length).AsSpan();
         // The kernel overwrites dγ and dβ; a layer accumulates them, like every other backward here.
-        RulerOps.AddBackward<T>(RulerFor(_shape), x, _shape, mean, rstd, Affine(weight), dy, dResidual, dsum, dgamma, dbeta);
+        RulerOps.AddBackward<T>(_fusable.Backend, RulerFor(_shape), x, _shape, mean, rstd, Affine(weight), dy, dResidual, dsum, dgamma, dbeta);
         if (weight is not null) VectorOps.Add<T>(weight.Grad, dgamma, weight.Grad);
         if (bias is not null) VectorOps.Add<T>(bias.Grad, dbeta, bias.Grad);
         return dsum;

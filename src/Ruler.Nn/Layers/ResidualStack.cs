@@ -3,7 +3,7 @@ namespace Ruler.Nn;
 /// <summary>
 /// Runs residual blocks in order, fusing each Pre-norm block's add with the norm that reads its output: in a
 /// Pre-LN stack x_{l+1} = x_l + F_l(LN_l(x_l)), and LN_{l+1}(x_{l+1}) is computed in the same pass as the add
-/// (<see cref="ResidualBlock{T}.ForwardFused"/>, one <see cref="RulerOps.AddForward{T}"/> per block for LayerNorm
+/// (<see cref="ResidualBlock{T}.ForwardFused"/>, one <see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/> per block for LayerNorm
 /// and RMSNorm). Post-norm blocks run as they are. Backward needs no helper: each block's
 /// <see cref="ResidualBlock{T}.Backward"/> fuses its own norm's backward with the residual add.
 /// </summary>

@@ -47,12 +47,12 @@ internal static unsafe class MatMulF32
                 int p0 = block * Kc;
                 PackB((float*)bb, (float*)kk + (long)p0 * nPad, n, k, transB, 0, n, p0, Math.Min(Kc, k - p0));
             }
-            if (parallel && blocks > 1) Parallel.For(0, blocks, Parallelism.Options, Pack);
+            if (parallel && blocks > 1) Parallelism.For(blocks, Pack);
             else for (int p = 0; p < blocks; p++) Pack(p);
             if (chunks == 1)
             {
                 var job = new Job(aa, kk, cc, m, n, k, nPad, transA, accumulate, tilesN, 0, k);
-                if (parallel && tiles > 1) Parallel.For(0, tiles, Parallelism.Options, job.Run);
+                if (parallel && tiles > 1) Parallelism.For(tiles, job.Run);
                 else for (int t = 0; t < tiles; t++) job.Run(t);
             }
             else
@@ -68,7 +68,7 @@ internal static unsafe class MatMulF32
                             chunk * KChunk, Math.Min(k, (chunk + 1) * KChunk));
                         job.Run(task % tiles);
                     }
-                    if (parallel) Parallel.For(0, chunks * tiles, Parallelism.Options, Chunk);
+                    if (parallel) Parallelism.For(chunks * tiles, Chunk);
                     else for (int t = 0; t < chunks * tiles; t++) Chunk(t);
                 }
                 var sum = c[..(m * n)];

@@ -91,7 +91,7 @@ internal static class KernelPlans
         return i == kind.Length;
     }
 
-    /// <summary>[Kept]? [Reduced] then [Kept][Reduced]? or [KeptAffine][ReducedAffine]?.</summary>
+    /// <summary>[Kept]? [Reduced] then [Kept][Reduced]?, [KeptAffine][ReducedAffine]? or [ReducedAffine] (one group per batch index).</summary>
     private static bool MatchColumns(ReadOnlySpan<int> size, ReadOnlySpan<int> kind, out ColumnPlan plan)
     {
         plan = default;
@@ -99,6 +99,13 @@ internal static class KernelPlans
         if (i < kind.Length && kind[i] == Kept) batch = size[i++];
         if (i >= kind.Length || kind[i] != Reduced) return false;
         int rows = size[i++];
+        if (i < kind.Length && kind[i] == ReducedAffine)
+        {
+            // One group per batch index whose columns each have their γ, β (GroupNorm NHWC with G = 1).
+            int columns = size[i++];
+            plan = new ColumnPlan(batch, rows, columns, columns, true);
+            return i == kind.Length;
+        }
         if (i >= kind.Length || (kind[i] != Kept && kind[i] != KeptAffine)) return false;
         bool affine = kind[i] == KeptAffine;
         int groups = size[i++];

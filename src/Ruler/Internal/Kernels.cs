@@ -5,8 +5,10 @@ namespace Ruler.Internal;
 
 /// <summary>
 /// Dispatch from validated calls to kernels: float and double tensors whose layout is rows/planes
-/// (<see cref="RowKernels"/>) or columns (<see cref="ColumnKernels"/>) take the fast paths; Half and BFloat16 are
-/// widened to float and take the float paths (<see cref="NarrowKernels"/>); every other call runs the float64 reference.
+/// (<see cref="RowKernels"/>; groups of planes in <see cref="PlaneKernels"/>) or columns
+/// (<see cref="ColumnKernels"/>) take the fast paths; Half and BFloat16 are widened to float and take the float paths
+/// (<see cref="NarrowKernels"/>); rulers no plan covers run <see cref="GeneralKernels"/> (index maps built once per
+/// layout). <see cref="ReferenceKernels"/> is the tests' oracle only. <see cref="PlanOf{T}"/> says which one a call takes.
 /// </summary>
 internal static unsafe class Kernels
 {
@@ -24,14 +26,14 @@ internal static unsafe class Kernels
             return;
         }
         var kind = Plan<T>(layout, out var rows, out var columns);
-        if (kind == PlanKind.Reference) ReferenceKernels.Moments(layout, x, moments);
+        if (kind == PlanKind.Reference) GeneralKernels.Moments(layout, x, moments);
         else
         {
             fixed (T* px = x)
             fixed (GroupMoments* pm = moments)
             {
                 if (kind == PlanKind.Rows) RowKernels.Forward<T>(rows, true, 0, px, null, null, null, null, null, null, null, pm, true);
-                else ColumnKernels.Forward<T>(columns, true, 0, px, null, null, null, null, null, null, null, pm, true);
+                else ColumnKernels.Moments(new ColumnKernels.MomentsArgs<T> { Plan = columns, X = px, Moments = pm });
             }
         }
         if (typeof(T) == typeof(double)) Centering.Refine(layout, Centering.AsDouble(x), moments);
@@ -99,7 +101,7 @@ internal static unsafe class Kernels
         }
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
-            ReferenceKernels.Normalize(layout, x, mean, rstd, gamma, beta, y, meanLo);
+            GeneralKernels.Normalize(layout, x, mean, rstd, gamma, beta, y, meanLo);
             return;
         }
         fixed (double* pm = mean)
@@ -127,7 +129,7 @@ internal static unsafe class Kernels
         double[]? lo = statisticsFromInput ? CentreBelowMean(layout, x, mean, rstd) : null;
         var meanLo = lo is null ? default : lo.AsSpan(0, layout.GroupCount);
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
-            ReferenceKernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, statisticsFromInput, meanLo);
+            GeneralKernels.Backward(layout, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, statisticsFromInput, meanLo);
         else FastBackward(layout, x, mean, rstd, gamma, dy, default, dx, dgamma, dbeta, statisticsFromInput, meanLo);
         if (lo is not null) ArrayPool<double>.Shared.Return(lo);
     }
@@ -177,7 +179,7 @@ internal static unsafe class Kernels
         var meanLo = lo is null ? default : lo.AsSpan(0, layout.GroupCount);
         if (Plan<T>(layout, out _, out _) == PlanKind.Reference)
         {
-            ReferenceKernels.Backward(layout, h, mean, rstd, gamma, dy, dsum, dgamma, dbeta, statisticsFromInput: true, meanLo);
+            GeneralKernels.Backward(layout, h, mean, rstd, gamma, dy, dsum, dgamma, dbeta, statisticsFromInput: true, meanLo);
             for (int i = 0; i < dh.Length; i++) dsum[i] = Num.FromDouble<T>(Num.ToDouble(dsum[i]) + Num.ToDouble(dh[i]));
         }
         else FastBackward(layout, h, mean, rstd, gamma, dy, dh, dsum, dgamma, dbeta, fromInput: true, meanLo);
@@ -240,6 +242,22 @@ internal static unsafe class Kernels
         return (hi, mean - hi);
     }
 
+    /// <summary>
+    /// The kernels that a forward or backward of <paramref name="layout"/> in element type <typeparamref name="T"/>
+    /// runs (Half and BFloat16 run the float kernels on widened chunks): for the tests, which assert that every
+    /// preset and layout gets a fast plan.
+    /// </summary>
+    internal static FastPlan PlanOf<T>(RulerLayout layout) where T : unmanaged
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && !NarrowKernels.Handles<T>()) return FastPlan.General;
+        return layout.Kind switch
+        {
+            PlanKind.Rows => PlaneKernels.Handles(layout.RowPlan) ? FastPlan.Planes : FastPlan.Rows,
+            PlanKind.Columns => FastPlan.Columns,
+            _ => FastPlan.General,
+        };
+    }
+
     private static PlanKind Plan<T>(RulerLayout layout, out RowPlan rows, out ColumnPlan columns) where T : unmanaged
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
@@ -259,10 +277,11 @@ internal static unsafe class Kernels
         var kind = Plan<T>(layout, out var rows, out var columns);
         if (kind == PlanKind.Reference)
         {
-            var moments = new GroupMoments[layout.GroupCount];
-            ReferenceKernels.Moments(layout, x, moments);
-            RulerOps.Statistics(layout.Ruler, moments, mean, rstd);
-            ReferenceKernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
+            var rented = ArrayPool<GroupMoments>.Shared.Rent(layout.GroupCount);
+            GeneralKernels.Moments(layout, x, rented.AsSpan(0, layout.GroupCount));
+            for (int g = 0; g < layout.GroupCount; g++) (mean[g], rstd[g]) = GroupStatistics.Of(rented[g], layout.Ruler.Center, layout.Ruler.Eps);
+            ArrayPool<GroupMoments>.Shared.Return(rented);
+            GeneralKernels.Normalize(layout, x, mean, rstd, gamma, beta, y, default);
             return;
         }
         bool center = layout.Ruler.Center;
@@ -276,8 +295,26 @@ internal static unsafe class Kernels
         fixed (double* pm = mean)
         fixed (double* pr = rstd)
         {
-            if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
-            else ColumnKernels.Forward(columns, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            if (kind == PlanKind.Rows && pu == null && PlaneKernels.Handles(rows))
+            {
+                var args = new PlaneKernels.ForwardArgs<T>
+                {
+                    Plan = rows, Center = center, Eps = eps, X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr, MeanLo = meanLo,
+                };
+                if (measure) PlaneKernels.Forward(args);
+                else PlaneKernels.Normalize(args);
+            }
+            else if (kind == PlanKind.Rows) RowKernels.Forward(rows, center, eps, px, pu, ph, pg, pb, py, pm, pr, null, measure, meanLo);
+            else
+            {
+                var args = new ColumnKernels.ForwardArgs<T>
+                {
+                    Plan = columns, Center = center, Eps = eps, X = px, U = pu, H = ph, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = pr,
+                    MeanLo = meanLo,
+                };
+                if (measure) ColumnKernels.Forward(args);
+                else ColumnKernels.Normalize(args);
+            }
         }
     }
 
@@ -298,8 +335,32 @@ internal static unsafe class Kernels
         fixed (T* pdg = dgamma)
         fixed (T* pdb = dbeta)
         {
-            if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
-            else ColumnKernels.Backward(columns, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            if (kind == PlanKind.Rows && PlaneKernels.Handles(rows))
+                PlaneKernels.Backward(new PlaneKernels.BackwardArgs<T>
+                {
+                    Plan = rows, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
+                    Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
+                });
+            else if (kind == PlanKind.Rows) RowKernels.Backward(rows, center, px, pm, pr, pg, pdy, pdh, pdx, pdg, pdb, layout.AffineSize, fromInput, pl);
+            else
+                ColumnKernels.Backward(new ColumnKernels.BackwardArgs<T>
+                {
+                    Plan = columns, Center = center, FromInput = fromInput, X = px, Gamma = pg, Dy = pdy, Dh = pdh, Dx = pdx, DGamma = pdg, DBeta = pdb,
+                    Mean = pm, Rstd = pr, MeanLo = pl, AffineSize = layout.AffineSize,
+                });
         }
     }
+}
+
+/// <summary>Which kernels serve a call (see <see cref="Kernels.PlanOf{T}"/>).</summary>
+internal enum FastPlan
+{
+    /// <summary><see cref="GeneralKernels"/>: per-element group and affine maps, built once per layout.</summary>
+    General,
+    /// <summary><see cref="RowKernels"/>: rows (LayerNorm, RMSNorm), and groups of short runs.</summary>
+    Rows,
+    /// <summary><see cref="PlaneKernels"/>: groups of planes (BatchNorm, InstanceNorm, GroupNorm NCHW), walked group by group.</summary>
+    Planes,
+    /// <summary><see cref="ColumnKernels"/>: columns (channels-last layouts, BatchNorm (N, C)).</summary>
+    Columns,
 }

@@ -1,8 +1,9 @@
 namespace Ruler.Internal;
 
 /// <summary>
-/// The oracle: the general ruler over any axes in plain loops with float64 accumulation. Every fast path is tested
-/// against it, and it serves rulers no fast path covers. Statistics are exact two-pass moments: the mean is
+/// The oracle: the general ruler over any axes in plain loops with float64 accumulation. Every kernel is tested
+/// against it; no production call runs it (rulers no fast plan covers run <see cref="GeneralKernels"/>), so it
+/// stays simple: it builds its index maps and sums on every call. Statistics are exact two-pass moments: the mean is
 /// accumulated relative to the group's first element (so a constant group has mean exactly equal to its value and
 /// a large offset costs no precision), then M2 = Σd² − (Σd)²/n with d = x − mean (the corrected two-pass formula).
 /// </summary>

@@ -4,7 +4,7 @@ namespace Ruler;
 
 /// <summary>
 /// Fused residual add + norm as a module, the step of every Pre-norm block: h = x + u, y = norm(h), one pass over
-/// the data (<see cref="RulerOps.AddForward{T}"/>). Returns both h (the residual stream the next block adds to) and
+/// the data (<see cref="RulerOps.AddForward{T}(RulerSpec, ReadOnlySpan{T}, ReadOnlySpan{T}, ReadOnlySpan{int}, ReadOnlySpan{T}, ReadOnlySpan{T}, Span{T}, Span{T}, Span{double}, Span{double})"/>). Returns both h (the residual stream the next block adds to) and
 /// y (what the next sublayer reads). The conventions are those of <see cref="Normalizer{T}"/>: PyTorch's parameter
 /// names, gradients <b>accumulated</b> into <see cref="Parameter{T}.Grad"/>, one caller at a time, and a backward
 /// that checks its input (here h).
@@ -32,6 +32,7 @@ public abstract class AddNormalizer<T> where T : unmanaged
     private T[] _dbeta = [];
     private GroupMoments[] _check = [];
     private RulerSpec? _ruler;
+    private IRulerBackend _backend = CpuBackend.Instance;
 
     private protected AddNormalizer(int[] normalizedShape, double eps, bool center)
     {
@@ -82,6 +83,17 @@ public abstract class AddNormalizer<T> where T : unmanaged
     /// </summary>
     public bool VerifyBackwardInput { get; set; } = true;
 
+    /// <summary>
+    /// Where this layer's kernels run: <see cref="CpuBackend.Instance"/> unless set. Each call reads it once, so
+    /// setting it between calls moves the layer; saved statistics and parameters stay in host memory either way.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public IRulerBackend Backend
+    {
+        get => Volatile.Read(ref _backend);
+        set => Volatile.Write(ref _backend, value ?? throw new ArgumentNullException(nameof(value), "Backend: expected a backend, e.g. CpuBackend.Instance; got null."));
+    }
+
     /// <summary>The ruler for an input with this many dims (normalization over the trailing <see cref="NormalizedShape"/>).</summary>
     /// <param name="shape">The input's shape; its trailing dims must equal <see cref="NormalizedShape"/>.</param>
     /// <returns>The ruler the forward and backward use.</returns>
@@ -125,7 +137,7 @@ public abstract class AddNormalizer<T> where T : unmanaged
                     _mean = new double[layout.GroupCount];
                     _rstd = new double[layout.GroupCount];
                 }
-                RulerOps.AddForward(ruler, x, u, shape, Affine(_weight), Affine(_bias), h, y, _mean, _rstd);
+                Backend.AddForward(layout, x, u, Affine(_weight), Affine(_bias), h, y, _mean, _rstd);
             }
             catch
             {
@@ -171,7 +183,7 @@ public abstract class AddNormalizer<T> where T : unmanaged
                 _dgamma = new T[layout.AffineSize];
                 _dbeta = new T[layout.AffineSize];
             }
-            RulerOps.AddBackward(ruler, h, shape, mean, rstd, Affine(_weight), dy, dh, dsum,
+            Backend.AddBackward(layout, h, mean, rstd, Affine(_weight), dy, dh, dsum,
                 _weight is null ? default : _dgamma.AsSpan(), _bias is null ? default : _dbeta.AsSpan());
             if (_weight is not null) Accumulate(_weight.Grad, _dgamma);
             if (_bias is not null) Accumulate(_bias.Grad, _dbeta);

@@ -17,6 +17,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
     private bool _lastUsedInputStatistics = true;
     private GroupMoments[] _check = [];
     private (int[] Shape, RulerLayout Layout)? _lastLayout;
+    private IRulerBackend _backend = CpuBackend.Instance;
 
     private protected RulerNormalizer(double eps)
     {
@@ -26,6 +27,17 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
 
     /// <summary>Added to the variance before the square root.</summary>
     public double Eps { get; }
+
+    /// <summary>
+    /// Where this layer's kernels run: <see cref="CpuBackend.Instance"/> unless set. Each call reads it once, so
+    /// setting it between calls moves the layer; saved statistics and parameters stay in host memory either way.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    public IRulerBackend Backend
+    {
+        get => Volatile.Read(ref _backend);
+        set => Volatile.Write(ref _backend, value ?? throw new ArgumentNullException(nameof(value), "Backend: expected a backend, e.g. CpuBackend.Instance; got null."));
+    }
 
     private Parameter<T>? _weight;
     private Parameter<T>? _bias;
@@ -89,18 +101,19 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
         ReadOnlySpan<T> beta = _bias is null ? default : _bias.Value;
         bool fromInput = UsesInputStatistics;
         _lastUsedInputStatistics = fromInput;
-        if (fromInput) ForwardWithInputStatistics(layout, x, gamma, beta, y, mean, rstd);
+        var backend = Backend;
+        if (fromInput) ForwardWithInputStatistics(backend, layout, x, gamma, beta, y, mean, rstd);
         else
         {
             FixedStatistics(layout, mean, rstd);
-            Kernels.Normalize(layout, x, mean, rstd, gamma, beta, y);
+            backend.Normalize(layout, x, mean, rstd, gamma, beta, y, measuredFromInput: false);
         }
     }
 
     /// <summary>Normalizes with the input's own statistics (written to mean and rstd); running statistics hook in here.</summary>
-    private protected virtual void ForwardWithInputStatistics(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        Span<T> y, double[] mean, double[] rstd) =>
-        Kernels.Forward(layout, x, gamma, beta, y, mean, rstd);
+    private protected virtual void ForwardWithInputStatistics(IRulerBackend backend, RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> y, double[] mean, double[] rstd) =>
+        backend.Forward(layout, x, gamma, beta, y, mean, rstd);
 
     private protected override void BackwardCore(ReadOnlySpan<T> x, ReadOnlySpan<int> shape, ReadOnlySpan<T> dy, Span<T> dx)
     {
@@ -118,7 +131,7 @@ public abstract class RulerNormalizer<T> : Normalizer<T> where T : unmanaged
         if (_lastUsedInputStatistics && VerifyBackwardInput) SavedStatistics.Verify(layout, x, mean, rstd, ref _check, "x");
         T[] dgamma = _dgamma, dbeta = _dbeta;
         ReadOnlySpan<T> gamma = _weight is null ? default : _weight.Value;
-        Kernels.Backward(layout, x, mean, rstd, gamma, dy, dx,
+        Backend.Backward(layout, x, mean, rstd, gamma, dy, dx,
             _weight is null ? default : dgamma.AsSpan(), _bias is null ? default : dbeta.AsSpan(), _lastUsedInputStatistics);
         if (_weight is not null) Accumulate(_weight.Grad, dgamma);
         if (_bias is not null) Accumulate(_bias.Grad, dbeta);

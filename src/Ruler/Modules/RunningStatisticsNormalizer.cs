@@ -52,20 +52,20 @@ public abstract class RunningStatisticsNormalizer<T> : RulerNormalizer<T> where 
     /// <summary>
     /// In training with running statistics, the batch is measured as moments (count, mean, M2) first, so the running
     /// variance comes from M2 itself and not from 1/rstd² − eps (which cancels when var ≪ eps); the statistics follow
-    /// from the same moments, so y is what <see cref="Kernels.Forward{T}"/> writes.
+    /// from the same moments, so y is what <see cref="IRulerBackend.Forward{T}"/> writes.
     /// </summary>
-    private protected override void ForwardWithInputStatistics(RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma, ReadOnlySpan<T> beta,
-        Span<T> y, double[] mean, double[] rstd)
+    private protected override void ForwardWithInputStatistics(IRulerBackend backend, RulerLayout layout, ReadOnlySpan<T> x, ReadOnlySpan<T> gamma,
+        ReadOnlySpan<T> beta, Span<T> y, double[] mean, double[] rstd)
     {
         if (!Training || Running is null)
         {
-            base.ForwardWithInputStatistics(layout, x, gamma, beta, y, mean, rstd);
+            base.ForwardWithInputStatistics(backend, layout, x, gamma, beta, y, mean, rstd);
             return;
         }
         var moments = _moments.Length == layout.GroupCount ? _moments : _moments = new GroupMoments[layout.GroupCount];
-        Kernels.Moments(layout, x, moments);
+        backend.Moments(layout, x, moments);
         RulerOps.Statistics(layout.Ruler, moments, mean, rstd);
-        Kernels.NormalizeMeasured(layout, x, mean, rstd, gamma, beta, y);
+        backend.Normalize(layout, x, mean, rstd, gamma, beta, y, measuredFromInput: true);
         Observe(moments);
     }
 

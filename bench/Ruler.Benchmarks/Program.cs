@@ -1,3 +1,0 @@
-using BenchmarkDotNet.Running;
-
-BenchmarkSwitcher.FromAssembly(typeof(Ruler.Benchmarks.RowNormBenchmarks).Assembly).Run(args);
