@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""Per-file mutation scores from a Stryker mutation-report.json, as a markdown table.
+
+score = (killed + timeout) / (killed + timeout + survived + no coverage), as Stryker counts it;
+compile errors and ignored mutants are left out of the score and shown in their own columns."""
+import json
+import sys
+
+report = json.load(open(sys.argv[1]))
+root = sys.argv[2] if len(sys.argv) > 2 else ""
+rows = []
+totals = {}
+for path, entry in sorted(report["files"].items()):
+    counts = {}
+    for mutant in entry["mutants"]:
+        counts[mutant["status"]] = counts.get(mutant["status"], 0) + 1
+    if not counts or set(counts) == {"Ignored"}:
+        continue    # a file not under test (every mutant disabled by the script)
+    for status, n in counts.items():
+        totals[status] = totals.get(status, 0) + n
+    rows.append((path, counts))
+
+
+def line(name, c):
+    detected = c.get("Killed", 0) + c.get("Timeout", 0)
+    undetected = c.get("Survived", 0) + c.get("NoCoverage", 0)
+    valid = detected + undetected
+    score = f"{100.0 * detected / valid:.2f}%" if valid else "n/a"
+    return (f"| {name} | {score} | {c.get('Killed', 0)} | {c.get('Timeout', 0)} | {c.get('Survived', 0)} | "
+            f"{c.get('NoCoverage', 0)} | {c.get('CompileError', 0)} | {c.get('Ignored', 0)} |")
+
+
+print("| File | Score | Killed | Timeout | Survived | No coverage | Compile error | Ignored |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for path, c in rows:
+    name = path.replace("\\", "/")
+    if root and root in name:
+        name = name[name.index(root) + len(root):]
+    print(line(name, c))
+print(line("**all**", totals))
