@@ -34,15 +34,7 @@ public static class ModuleStateFiles
         public void LoadState(string path, string prefix = "")
         {
             ArgumentNullException.ThrowIfNull(module);
-            var state = SafeTensorsFile.LoadStateDict(path, prefix);
-            try
-            {
-                module.LoadStateDict(state);
-            }
-            catch (ArgumentException e)
-            {
-                throw new SafeTensorsException(path, $"the state of this {Internal.AffineState.ModuleName(module.GetType())}", e.Message, e);
-            }
+            LoadInto(path, prefix, module.GetType(), module.LoadStateDict);
         }
     }
 
@@ -69,15 +61,21 @@ public static class ModuleStateFiles
         public void LoadState(string path, string prefix = "")
         {
             ArgumentNullException.ThrowIfNull(module);
-            var state = SafeTensorsFile.LoadStateDict(path, prefix);
-            try
-            {
-                module.LoadStateDict(state);
-            }
-            catch (ArgumentException e)
-            {
-                throw new SafeTensorsException(path, $"the state of this {Internal.AffineState.ModuleName(module.GetType())}", e.Message, e);
-            }
+            LoadInto(path, prefix, module.GetType(), module.LoadStateDict);
+        }
+    }
+
+    /// <summary>Reads the state and hands it to the module's <c>LoadStateDict</c>; a state that does not fit the module is reported as the file's fault.</summary>
+    private static void LoadInto(string path, string prefix, Type moduleType, Action<IReadOnlyDictionary<string, Array>> load)
+    {
+        var state = SafeTensorsFile.LoadStateDict(path, prefix);
+        try
+        {
+            load(state);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SafeTensorsException(path, $"the state of this {Internal.AffineState.ModuleName(moduleType)}", e.Message, e);
         }
     }
 }
