@@ -313,14 +313,8 @@ public class BenchTests
 [Collection(SerialCollection.Name)]
 public class BenchCommandTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var run = Task.Run(() => RulerCommand.Run(args, output, error));
-        Assert.True(run.Wait(TimeSpan.FromMinutes(3)), $"ruler {string.Join(" ", args)} did not return within 3 minutes");
-        return (run.Result, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Output, string Error) Run(params string[] args) =>
+        Support.InProcessCli.Run(TimeSpan.FromMinutes(3), args);
 
     [Fact]
     public void TinyRunPrintsEverySectionAndVerdictAndWritesTheMarkdown()

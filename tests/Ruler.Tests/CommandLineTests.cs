@@ -9,15 +9,9 @@ namespace Ruler.Tests;
 /// </summary>
 public class CommandLineTests
 {
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        // Bounded: before thread counts were checked, `bench --threads 100000` started the bench and never returned.
-        var run = Task.Run(() => RulerCommand.Run(args, output, error));
-        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), $"ruler {string.Join(" ", args)} did not return within 60 s");
-        return (run.Result, output.ToString(), error.ToString());
-    }
+    // Bounded: before thread counts were checked, `bench --threads 100000` started the bench and never returned.
+    private static (int Code, string Output, string Error) Run(params string[] args) =>
+        Support.InProcessCli.Run(TimeSpan.FromSeconds(60), args);
 
     [Theory]
     [InlineData("frobnicate")]
