@@ -155,6 +155,41 @@ public class LayerGradientTests
     }
 
     [Fact]
+    public void FloatActivationsMatchDoubleAtEveryVectorTail()
+    {
+        // Lengths 1…67 cross every tail of the 4-, 8- and 16-lane loops. ReLU is exact (a select); tanh within 2 ulp-ish
+        // of the float64 value (1e-6 relative + 1e-7 absolute). Zeros, −0, ±∞ and NaN ride along for ReLU: NaN stays NaN
+        // in the forward and gets a zero gradient, x = 0 gets a zero gradient (PyTorch's threshold_backward).
+        var rng = new Rng(21);
+        for (int n = 1; n <= 67; n++)
+        {
+            var xd = GradCheck.Gaussian(rng, n, 2);
+            var gd = GradCheck.Gaussian(rng, n);
+            var x = xd.Select(v => (float)v).ToArray();
+            var g = gd.Select(v => (float)v).ToArray();
+            float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity];
+            for (int k = 0; k < specials.Length && k < n; k++) x[(k * 7) % n] = specials[k];
+            var relu = new Relu<float>();
+            var y = relu.Forward(x);
+            var dx = relu.Backward(g);
+            var tanh = new Tanh<float>();
+            var ty = (float[])tanh.Forward(x).Clone();
+            var tdx = tanh.Backward(g);
+            for (int i = 0; i < n; i++)
+            {
+                double v = x[i];
+                if (double.IsNaN(v)) Assert.True(float.IsNaN(y[i]), $"n={n}: relu(NaN) = {y[i]}");
+                else Assert.Equal((float)Math.Max(v, 0), y[i]);
+                Assert.Equal(v > 0 ? g[i] : 0f, dx[i]);
+                if (double.IsNaN(v)) continue;
+                double t = Math.Tanh(v), dt = (1 - t * t) * g[i];
+                Assert.True(Math.Abs(ty[i] - t) <= 1e-6 * Math.Abs(t) + 1e-7, $"n={n}, x={v}: tanh {ty[i]} vs {t}");
+                Assert.True(Math.Abs(tdx[i] - dt) <= 1e-6 * Math.Abs(g[i]) + 1e-7, $"n={n}, x={v}: tanh' {tdx[i]} vs {dt}");
+            }
+        }
+    }
+
+    [Fact]
     public void DropoutWithTheSameSeedHasConsistentGradients()
     {
         var rng = new Rng(7);

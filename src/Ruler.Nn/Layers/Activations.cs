@@ -1,4 +1,7 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Ruler.Internal;
 
 namespace Ruler.Nn;
 
@@ -37,7 +40,10 @@ public enum ActivationKind
     Tanh,
 }
 
-/// <summary>ReLU: max(0, x); the derivative at 0 is taken as 0 (as PyTorch does).</summary>
+/// <summary>
+/// ReLU: max(0, x); the derivative at 0 is taken as 0 (as PyTorch does). NaN stays NaN in the forward (as in PyTorch)
+/// and gets a zero gradient.
+/// </summary>
 /// <typeparam name="T">Element type.</typeparam>
 public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -46,11 +52,7 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     {
         _x = x;
         var y = Ensure(ref _y, x.Length);
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
-                Vector.Max(new Vector<T>(x.AsSpan(i)), Vector<T>.Zero).CopyTo(y.AsSpan(i));
-        for (; i < x.Length; i++) y[i] = x[i] > T.Zero ? x[i] : T.Zero;
+        TensorPrimitives.Max(x, T.Zero, y);
         return y;
     }
 
@@ -60,14 +62,26 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
         var x = Saved;
         var dx = Ensure(ref _dx, x.Length);
         int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
-            {
-                var positive = Vector.GreaterThan(new Vector<T>(x.AsSpan(i)), Vector<T>.Zero);
-                Vector.ConditionalSelect(positive, new Vector<T>(dy.AsSpan(i)), Vector<T>.Zero).CopyTo(dx.AsSpan(i));
-            }
+        if (typeof(T) == typeof(float))
+        {
+            ReadOnlySpan<float> fx = MemoryMarshal.Cast<T, float>(x.AsSpan()), fdy = MemoryMarshal.Cast<T, float>(dy.AsSpan());
+            Span<float> fdx = MemoryMarshal.Cast<T, float>(dx.AsSpan());
+            if (Vector512.IsHardwareAccelerated) PassWherePositive<Vector512<float>, Vector512<double>, F512>(fx, fdy, fdx, ref i);
+            if (Vector256.IsHardwareAccelerated) PassWherePositive<Vector256<float>, Vector256<double>, F256>(fx, fdy, fdx, ref i);
+            if (Vector128.IsHardwareAccelerated) PassWherePositive<Vector128<float>, Vector128<double>, F128>(fx, fdy, fdx, ref i);
+        }
         for (; i < x.Length; i++) dx[i] = x[i] > T.Zero ? dy[i] : T.Zero;
         return dx;
+    }
+
+    /// <summary>dx = dy where x &gt; 0, else 0, over the whole vectors of width S left from i; moves i past them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PassWherePositive<TV, TD, S>(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, ref int i)
+        where TV : struct where TD : struct where S : IFloatSimd<TV, TD>
+    {
+        var zero = S.Splat(0f);
+        fixed (float* px = x, pdy = dy, pdx = dx)
+            for (; i <= x.Length - S.Count; i += S.Count) S.Store(pdx + i, S.ValueWhereAbove(S.Load(pdy + i), S.Load(px + i), zero));
     }
 }
 
@@ -80,7 +94,7 @@ public sealed class Tanh<T> : Activation<T> where T : unmanaged, IFloatingPointI
     {
         _x = x;
         var y = Ensure(ref _y, x.Length);
-        for (int i = 0; i < x.Length; i++) y[i] = T.Tanh(x[i]);
+        TensorPrimitives.Tanh(x, y);
         return y;
     }
 
@@ -90,7 +104,10 @@ public sealed class Tanh<T> : Activation<T> where T : unmanaged, IFloatingPointI
         var x = Saved;
         var y = _y!;
         var dx = Ensure(ref _dx, x.Length);
-        for (int i = 0; i < x.Length; i++) dx[i] = (T.One - y[i] * y[i]) * dy[i];
+        // dx = dy − y²·dy, three vector passes.
+        TensorPrimitives.Multiply(y, y, dx);
+        TensorPrimitives.Multiply(dx, dy, dx);
+        TensorPrimitives.Subtract(dy, dx, dx);
         return dx;
     }
 }
@@ -123,25 +140,31 @@ public sealed class Gelu<T> : Activation<T> where T : unmanaged, IFloatingPointI
         return y;
     }
 
-    /// <summary>The float body in 8 lanes, tanh u = 1 − 2/(exp(2u) + 1) (±1 in the limits, no NaN); returns how many it did.</summary>
+    /// <summary>The float body over the widest accelerated lanes, tanh u = 1 − 2/(exp(2u) + 1) (±1 in the limits, no NaN); returns how many it did.</summary>
     private static int ForwardF32(ReadOnlySpan<float> x, Span<float> y, Span<float> th)
     {
         int i = 0;
-        if (!Vector256.IsHardwareAccelerated) return 0;
-        var half = Vector256.Create(0.5f);
-        var one = Vector256<float>.One;
-        var two = Vector256.Create(2f);
-        var scale2 = Vector256.Create(2 * (float)Math.Sqrt(2 / Math.PI));
-        var cubic = Vector256.Create(0.044715f);
-        for (; i <= x.Length - 8; i += 8)
-        {
-            var v = Vector256.Create(x.Slice(i, 8));
-            var e = VectorExp.Exp(scale2 * (v + cubic * v * v * v));
-            var t = one - two / (e + one);
-            t.CopyTo(th.Slice(i, 8));
-            (half * v * (one + t)).CopyTo(y.Slice(i, 8));
-        }
+        if (Vector512.IsHardwareAccelerated) ForwardF32<Vector512<float>, Vector512<double>, F512>(x, y, th, ref i);
+        if (Vector256.IsHardwareAccelerated) ForwardF32<Vector256<float>, Vector256<double>, F256>(x, y, th, ref i);
+        if (Vector128.IsHardwareAccelerated) ForwardF32<Vector128<float>, Vector128<double>, F128>(x, y, th, ref i);
         return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void ForwardF32<TV, TD, S>(ReadOnlySpan<float> x, Span<float> y, Span<float> th, ref int i)
+        where TV : struct where TD : struct where S : IFloatSimd<TV, TD>
+    {
+        TV half = S.Splat(0.5f), one = S.Splat(1f), two = S.Splat(2f), cubic = S.Splat(0.044715f);
+        TV scale2 = S.Splat(2 * (float)Math.Sqrt(2 / Math.PI));
+        fixed (float* px = x, py = y, pt = th)
+            for (; i <= x.Length - S.Count; i += S.Count)
+            {
+                TV v = S.Load(px + i);
+                TV e = VectorExp.Exp<TV, TD, S>(S.Mul(scale2, S.Add(v, S.Mul(S.Mul(S.Mul(cubic, v), v), v))));
+                TV t = S.Sub(one, S.Div(two, S.Add(e, one)));
+                S.Store(pt + i, t);
+                S.Store(py + i, S.Mul(S.Mul(half, v), S.Add(one, t)));
+            }
     }
 
     /// <inheritdoc />

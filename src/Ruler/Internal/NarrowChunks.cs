@@ -106,13 +106,23 @@ internal unsafe struct NarrowJob<T> : IParallelTask where T : unmanaged
                 switch (Op)
                 {
                     case NarrowOp.Moments:
-                        RowKernels.Forward<float>(plan, true, 0, a, null, null, null, null, null, null, null, Moments + g0, true);
+                        RowKernels.Moments(plan, new RowMomentsArgs<float> { X = a, Moments = Moments + g0 });
                         continue;
                     case NarrowOp.Backward:
                         NarrowConversions.Widen(Dy + o, b, n);
                         if (Dh != null) NarrowConversions.Widen(Dh + o, c, n);
-                        RowKernels.Backward(plan, Center, a, Mean + g0, Rstd + g0, Gamma, b, Dh == null ? null : c, d,
-                            GammaSums ? dg : null, BetaSums ? db : null, AffineSize, FromInput);
+                        if (Dh == null)
+                            RowKernels.Backward(plan, new RowBackwardArgs<float>
+                            {
+                                Center = Center, FromInput = FromInput, X = a, Mean = Mean + g0, Rstd = Rstd + g0, Gamma = Gamma, Dy = b,
+                                Dx = d, Dgamma = GammaSums ? dg : null, Dbeta = BetaSums ? db : null, AffineSize = AffineSize,
+                            });
+                        else
+                            RowKernels.AddBackward(plan, new RowAddBackwardArgs<float>
+                            {
+                                Center = Center, H = a, Mean = Mean + g0, Rstd = Rstd + g0, Gamma = Gamma, Dy = b, Dh = c,
+                                Dsum = d, Dgamma = GammaSums ? dg : null, Dbeta = BetaSums ? db : null, AffineSize = AffineSize,
+                            });
                         NarrowConversions.Narrow(d, Out + o, n);
                         if (GammaSums) Simd.Flush(dg, sums, affine);
                         if (BetaSums) Simd.Flush(db, sums + affine, affine);
@@ -124,7 +134,13 @@ internal unsafe struct NarrowJob<T> : IParallelTask where T : unmanaged
                         NarrowConversions.Widen(H + o, a, n);
                         break;
                 }
-                RowKernels.Forward(plan, Center, Eps, a, null, null, Gamma, Beta, b, Mean + g0, Rstd + g0, null, Op != NarrowOp.Normalize);
+                if (Op == NarrowOp.Normalize)
+                    RowKernels.Normalize(plan, new RowNormalizeArgs<float> { X = a, Gamma = Gamma, Beta = Beta, Y = b, Mean = Mean + g0, Rstd = Rstd + g0 });
+                else
+                    RowKernels.Forward(plan, new RowForwardArgs<float>
+                    {
+                        Center = Center, Eps = Eps, X = a, Gamma = Gamma, Beta = Beta, Y = b, Mean = Mean + g0, Rstd = Rstd + g0,
+                    });
                 NarrowConversions.Narrow(b, Out + o, n);
             }
         }

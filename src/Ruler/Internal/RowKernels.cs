@@ -45,12 +45,12 @@ internal static unsafe class RowKernels
         Backward(plan, a.Center, a.H, a.Mean, a.Rstd, a.Gamma, a.Dy, a.Dh, a.Dsum, a.Dgamma, a.Dbeta, a.AffineSize, true, a.MeanLo);
 
     /// <summary>
-    /// The shared body of the forward entry points (and the call form <see cref="NarrowChunks"/> still uses):
+    /// The shared body of the forward entry points:
     /// moments (when <paramref name="moments"/> is not null), forward (statistics written to mean/rstd, then
     /// applied) or normalize (mean/rstd given: <paramref name="measure"/> false). With <paramref name="u"/> not null
     /// the input is h = x + u, written to <paramref name="h"/> on the way.
     /// </summary>
-    public static void Forward<T>(in RowPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
+    private static void Forward<T>(in RowPlan plan, bool center, double eps, T* x, T* u, T* h, T* gamma, T* beta, T* y,
         double* mean, double* rstd, GroupMoments* moments, bool measure, double* meanLo = null) where T : unmanaged
     {
         long total = (long)plan.Groups * plan.GroupSize;
@@ -91,12 +91,12 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>
-    /// The shared body of the backward entry points (and the call form <see cref="NarrowChunks"/> still uses):
+    /// The shared body of the backward entry points:
     /// dx (+ dh when not null), and dγ, dβ (each may be null) from per-task float64 partials merged in task order.
     /// With <paramref name="fromInput"/> false the statistics were constants: dx = rstd·γ·dy. Rows with γ per element
     /// of at least 8 KB take <see cref="RowBackwardBlocks"/>; shorter rows, planes and per-run γ the general job below.
     /// </summary>
-    public static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
+    private static void Backward<T>(in RowPlan plan, bool center, T* x, double* mean, double* rstd, T* gamma, T* dy, T* dh, T* dx,
         T* dgamma, T* dbeta, int affineSize, bool fromInput, double* meanLo = null) where T : unmanaged
     {
         if (RowBackwardBlocks.Handles<T>(plan, gamma != null || dgamma != null || dbeta != null))

@@ -48,6 +48,8 @@ internal interface IFloatSimd<TV, TD> : ISimd<TV, float, TD> where TV : struct w
 {
     static abstract TV Min(TV a, TV b);
     static abstract TV Max(TV a, TV b);
+    /// <summary>a / b, lane by lane.</summary>
+    static abstract TV Div(TV a, TV b);
     /// <summary>Each lane rounded to the nearest integer, ties to even.</summary>
     static abstract TV Round(TV v);
     /// <summary>
@@ -57,6 +59,8 @@ internal interface IFloatSimd<TV, TD> : ISimd<TV, float, TD> where TV : struct w
     static abstract TV ScaleByPowerOfTwo(TV v, TV n);
     /// <summary>value where z ≥ limit, exactly 0 where z &lt; limit.</summary>
     static abstract TV ZeroWhereBelow(TV value, TV z, TV limit);
+    /// <summary>value where z &gt; limit, exactly 0 elsewhere (also where z is NaN).</summary>
+    static abstract TV ValueWhereAbove(TV value, TV z, TV limit);
     /// <summary>The sum of the lanes in float.</summary>
     static abstract float Sum(TV v);
 }
@@ -81,6 +85,13 @@ internal readonly unsafe struct F512 : IFloatSimd<Vector512<float>, Vector512<do
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ZeroWhereBelow(Vector512<float> value, Vector512<float> z, Vector512<float> limit) =>
         Vector512.ConditionalSelect(Vector512.LessThan(z, limit), Vector512<float>.Zero, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ValueWhereAbove(Vector512<float> value, Vector512<float> z, Vector512<float> limit) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(z, limit), value, Vector512<float>.Zero);
 
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
@@ -249,6 +260,13 @@ internal readonly unsafe struct F256 : IFloatSimd<Vector256<float>, Vector256<do
     public static Vector256<float> ZeroWhereBelow(Vector256<float> value, Vector256<float> z, Vector256<float> limit) =>
         Vector256.ConditionalSelect(Vector256.LessThan(z, limit), Vector256<float>.Zero, value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ValueWhereAbove(Vector256<float> value, Vector256<float> z, Vector256<float> limit) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(z, limit), value, Vector256<float>.Zero);
+
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
@@ -415,6 +433,13 @@ internal readonly unsafe struct F128 : IFloatSimd<Vector128<float>, Vector128<do
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ZeroWhereBelow(Vector128<float> value, Vector128<float> z, Vector128<float> limit) =>
         Vector128.ConditionalSelect(Vector128.LessThan(z, limit), Vector128<float>.Zero, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Div(Vector128<float> a, Vector128<float> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ValueWhereAbove(Vector128<float> value, Vector128<float> z, Vector128<float> limit) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(z, limit), value, Vector128<float>.Zero);
 
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
