@@ -234,6 +234,29 @@ public class BenchTests
     // ---- the verdicts ----
 
     [Fact]
+    public void EveryNormalizerOfTheLibrarysListHasAFloatForwardAndBackwardCase()
+    {
+        // The bench reads its coverage against Normalizers.All: a normalizer added to the list and not to the bench fails here.
+        var sizes = BenchSuite.BenchSizes.For(BenchProfile.Tiny, 1 << 20, 1L << 30);
+        var covered = new HashSet<(string, bool)>();
+        var quick = new HashSet<string>();
+        foreach (var entry in BenchSuite.All)
+        {
+            using var c = entry.Create(sizes);
+            if (c is null || c.Dtype != "float32") continue;
+            Assert.Contains(Normalizers.All, n => n.Name == c.Normalizer);
+            covered.Add((c.Normalizer, c.IsBackward));
+            if (entry.Quick) quick.Add(c.Normalizer);
+        }
+        foreach (var n in Normalizers.All)
+        {
+            Assert.True(covered.Contains((n.Name, false)), $"no float32 forward case for {n.Name}");
+            Assert.True(covered.Contains((n.Name, true)), $"no float32 backward case for {n.Name}");
+        }
+        Assert.Contains("GroupNorm", quick);
+    }
+
+    [Fact]
     public void SecondCoreCheckWarnsWhenTheTwoThreadCopyIsNotFaster()
     {
         var c = new BenchCase { Section = BenchSuite.Rows, Op = "op", Shape = "s", Bytes = 1 << 24, CopyBytes = 1 << 24, Ruler = () => { }, Copy = _ => { } };

@@ -42,6 +42,24 @@ internal sealed class BenchCase : IDisposable
 
     public string Key => $"{Op} {Shape} {Dtype}";
 
+    /// <summary>
+    /// The normalizer of the library's list (<see cref="Normalizers.All"/>, by <see cref="NormalizerInfo.Name"/>) this
+    /// case measures, read from the op name ("AddRMSNorm.backward" → "RmsNorm", "GroupNorm32.forward" → "GroupNorm").
+    /// </summary>
+    public string Normalizer
+    {
+        get
+        {
+            string name = Op[..Op.IndexOf('.')];
+            if (name.StartsWith("Add", StringComparison.Ordinal)) name = name[3..];
+            name = name.TrimEnd("0123456789".ToCharArray());
+            return name == "RMSNorm" ? "RmsNorm" : name;
+        }
+    }
+
+    /// <summary>Whether the case measures a backward.</summary>
+    public bool IsBackward => Op.EndsWith(".backward", StringComparison.Ordinal);
+
     public void Dispose()
     {
         foreach (var r in Resources) r.Dispose();
