@@ -188,11 +188,8 @@ internal static unsafe class ColumnKernels
                 };
                 Threading.For(ref apply, count * blocks);
             }
-            for (int p = 0; sums && p < affineSize; p++)
-            {
-                if (args.DGamma != null) args.DGamma[p] = Num.FromDouble<T>(dg[p]);
-                if (args.DBeta != null) args.DBeta[p] = Num.FromDouble<T>(db[p]);
-            }
+            if (sums && args.DGamma != null) Simd.Narrow(dg, args.DGamma, affineSize);
+            if (sums && args.DBeta != null) Simd.Narrow(db, args.DBeta, affineSize);
         }
         ArrayPool<T>.Shared.Return(rented);
         ArrayPool<double>.Shared.Return(partials);

@@ -139,16 +139,12 @@ internal static unsafe class RowKernels
                 job.Tasks = Threading.TaskCount(total, plan.Segments * plan.Groups);
                 Threading.For(ref job, job.Tasks);
             }
-            for (int a = 0; job.Sums && a < affineSize; a++)
+            if (job.Sums)
             {
-                double dg = 0, db = 0;
-                for (int t = 0; t < sumTasks; t++)
-                {
-                    dg += scratch[2L * affineSize * t + a];
-                    db += scratch[2L * affineSize * t + affineSize + a];
-                }
-                if (dgamma != null) dgamma[a] = Num.FromDouble<T>(dg);
-                if (dbeta != null) dbeta[a] = Num.FromDouble<T>(db);
+                // The tasks' float64 partials merged in task order into task 0's, then rounded to T in one vector pass.
+                for (int t = 1; t < sumTasks; t++) Simd.Add(scratch, scratch + 2L * affineSize * t, scratch, 2 * affineSize);
+                if (dgamma != null) Simd.Narrow(scratch, dgamma, affineSize);
+                if (dbeta != null) Simd.Narrow(scratch + affineSize, dbeta, affineSize);
             }
         }
         ArrayPool<double>.Shared.Return(rented);

@@ -202,6 +202,18 @@ internal static unsafe class Simd
         Run<T, GradApplyColumnsLoop<T>>(ref loop, n);
     }
 
+    /// <summary>
+    /// dst[i] = src[i] rounded to T (float or double; the same rounding as <see cref="Num.FromDouble{T}"/>). A scalar
+    /// loop of conversions runs at the latency of one conversion per element (each writes the same register), so the
+    /// kernels' final dγ, dβ go through this vector loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Narrow<T>(double* src, T* dst, int n) where T : unmanaged
+    {
+        var loop = new NarrowLoop<T> { Src = src, Dst = dst };
+        Run<T, NarrowLoop<T>>(ref loop, n);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double D<T>(T v) where T : unmanaged => Num.ToDouble(v);
 
@@ -245,6 +257,25 @@ internal static unsafe class Simd
             H[i] = F<T>(D(X[i]) + D(U[i]));
             Sum += D(H[i]) - Shift;
         }
+    }
+
+    private struct NarrowLoop<T> : ISimdLoop where T : unmanaged
+    {
+        public double* Src;
+        public T* Dst;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Vector<TV, TE, TD, S>(int start, int end) where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD>
+        {
+            TE* dst = (TE*)Dst;
+            for (int i = start; i < end; i += S.Count)
+            {
+                S.LoadWide(Src + i, out TD lo, out TD hi);
+                S.Store(dst + i, S.Narrow(lo, hi));
+            }
+        }
+
+        public void Scalar(int i) => Dst[i] = F<T>(Src[i]);
     }
 
     private struct DeviationsLoop<T> : ISimdLoop where T : unmanaged

@@ -33,6 +33,8 @@ internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct
     static abstract void LoadWide(double* p, out TD lo, out TD hi);
     /// <summary>p[0..Count) = (lo, hi).</summary>
     static abstract void StoreWide(double* p, TD lo, TD hi);
+    /// <summary>(lo, hi) rounded to T (nearest, ties to even, as a scalar cast): the inverse of <see cref="LoadWide"/>.</summary>
+    static abstract TV Narrow(TD lo, TD hi);
     /// <summary>(lo, hi) += v − (shiftLo, shiftHi) in float64, lane by lane.</summary>
     static abstract void AccumulateShifted(ref TD lo, ref TD hi, TV v, TD shiftLo, TD shiftHi);
     /// <summary>With d = v − (meanLo, meanHi) in float64, lane by lane: squares += d², linear += d.</summary>
@@ -155,6 +157,9 @@ internal readonly unsafe struct F512 : IFloatSimd<Vector512<float>, Vector512<do
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Narrow(Vector512<double> lo, Vector512<double> hi) => Vector512.Narrow(lo, hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<float> v, Vector512<double> shiftLo, Vector512<double> shiftHi)
     {
         var (l, h) = Vector512.Widen(v);
@@ -220,6 +225,9 @@ internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector51
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreWide(double* p, Vector512<double> lo, Vector512<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> Narrow(Vector512<double> lo, Vector512<double> hi) => lo;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector512<double> lo, ref Vector512<double> hi, Vector512<double> v, Vector512<double> shiftLo, Vector512<double> shiftHi) =>
@@ -329,6 +337,9 @@ internal readonly unsafe struct F256 : IFloatSimd<Vector256<float>, Vector256<do
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Narrow(Vector256<double> lo, Vector256<double> hi) => Vector256.Narrow(lo, hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<float> v, Vector256<double> shiftLo, Vector256<double> shiftHi)
     {
         var (l, h) = Vector256.Widen(v);
@@ -394,6 +405,9 @@ internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector25
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreWide(double* p, Vector256<double> lo, Vector256<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> Narrow(Vector256<double> lo, Vector256<double> hi) => lo;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector256<double> lo, ref Vector256<double> hi, Vector256<double> v, Vector256<double> shiftLo, Vector256<double> shiftHi) =>
@@ -503,6 +517,9 @@ internal readonly unsafe struct F128 : IFloatSimd<Vector128<float>, Vector128<do
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Narrow(Vector128<double> lo, Vector128<double> hi) => Vector128.Narrow(lo, hi);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<float> v, Vector128<double> shiftLo, Vector128<double> shiftHi)
     {
         var (l, h) = Vector128.Widen(v);
@@ -568,6 +585,9 @@ internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector12
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreWide(double* p, Vector128<double> lo, Vector128<double> hi) => lo.Store(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<double> Narrow(Vector128<double> lo, Vector128<double> hi) => lo;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void AccumulateShifted(ref Vector128<double> lo, ref Vector128<double> hi, Vector128<double> v, Vector128<double> shiftLo, Vector128<double> shiftHi) =>

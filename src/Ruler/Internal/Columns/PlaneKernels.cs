@@ -82,11 +82,8 @@ internal static unsafe class PlaneKernels
                         db[ab + q] += perRun[2L * (g * runs + q) + 1];
                     }
                 }
-                for (int p = 0; p < args.AffineSize; p++)
-                {
-                    if (args.DGamma != null) args.DGamma[p] = Num.FromDouble<T>(dg[p]);
-                    if (args.DBeta != null) args.DBeta[p] = Num.FromDouble<T>(db[p]);
-                }
+                if (args.DGamma != null) Simd.Narrow(dg, args.DGamma, args.AffineSize);
+                if (args.DBeta != null) Simd.Narrow(db, args.DBeta, args.AffineSize);
             }
         }
         ArrayPool<double>.Shared.Return(rented);

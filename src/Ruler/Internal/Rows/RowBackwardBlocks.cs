@@ -66,11 +66,8 @@ internal static unsafe class RowBackwardBlocks
             if (sums)
             {
                 for (int t = 1; t < tasks; t++) Simd.Add(scratch, scratch + 2L * n * t, scratch, 2 * n);
-                for (int j = 0; j < n; j++)
-                {
-                    if (dgamma != null) dgamma[j] = Num.FromDouble<T>(scratch[j]);
-                    if (dbeta != null) dbeta[j] = Num.FromDouble<T>(scratch[n + j]);
-                }
+                if (dgamma != null) Simd.Narrow(scratch, dgamma, n);
+                if (dbeta != null) Simd.Narrow(scratch + n, dbeta, n);
             }
         }
         if (rented is not null) ArrayPool<double>.Shared.Return(rented);
@@ -88,7 +85,8 @@ internal static unsafe class RowBackwardBlocks
         {
             int start = (int)((long)Rows * task / Tasks), end = (int)((long)Rows * (task + 1) / Tasks);
             double* dg = Sums ? Partials + 2L * N * task : null;
-            if (Sums) new Span<double>(dg, 2 * N).Clear();
+            // The task's first block writes its partials (0 + its sums, the bits an add into zeros gives), later blocks add.
+            if (Sums && start >= end) new Span<double>(dg, 2 * N).Clear();
             // Per row of the block, in T: centre hi, lo, then b = Σg/n, k = rstd²·Σg·xc/n, s = rstd.
             T* scalars = stackalloc T[5 * MaxBlock];
             for (int r0 = start; r0 < end; r0 += Block)
@@ -115,7 +113,7 @@ internal static unsafe class RowBackwardBlocks
                 var loop = new RowGradBlockLoop<T>
                 {
                     X = X + o, Dy = Dy + o, Dh = Dh == null ? null : Dh + o, Dx = Dx + o, Gamma = Gamma, Rows = count, Stride = N,
-                    Scalars = scalars, FromInput = FromInput, Dg = dg, Db = dg == null ? null : dg + N,
+                    Scalars = scalars, FromInput = FromInput, Dg = dg, Db = dg == null ? null : dg + N, First = r0 == start,
                     Ahead = FromInput && r0 + count < end ? (long)count * N : 0,
                 };
                 Simd.Run<T, RowGradBlockLoop<T>>(ref loop, N);

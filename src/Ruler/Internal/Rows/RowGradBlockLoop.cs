@@ -17,6 +17,9 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
     public int Rows, Stride;
     public bool FromInput;
 
+    /// <summary>Whether Dg and Db are written (0 + the block's sums) instead of added to: the task's first block.</summary>
+    public bool First;
+
     /// <summary>
     /// Not 0 (x86 only): x and dy this many elements further on (the next block) are prefetched into L2 element by
     /// element as the block is written, so the next block's sums read from cache while this block's dx goes out.
@@ -32,7 +35,7 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
         TE* x = (TE*)X, dy = (TE*)Dy, dh = (TE*)Dh, dx = (TE*)Dx, gamma = (TE*)Gamma, c = (TE*)Scalars;
         int rows = Rows;
         long stride = Stride;
-        bool sums = Dg != null, fromInput = FromInput;
+        bool sums = Dg != null, fromInput = FromInput, first = First;
         long ahead = Sse.IsSupported ? Ahead : 0;
         TV one = SV.Splat(Num.FromDouble<TE>(1));
         for (int j = start; j < end; j += SV.Count)
@@ -59,7 +62,16 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
                 if (dh != null) g = SV.Add(g, SV.Load(dh + o));
                 SV.Store(dx + o, g);
             }
-            if (sums)
+            if (sums && first)
+            {
+                TD lo = default, hi = default;
+                SV.Accumulate(ref lo, ref hi, dgv);
+                SV.StoreWide(Dg + j, lo, hi);
+                lo = hi = default;
+                SV.Accumulate(ref lo, ref hi, dbv);
+                SV.StoreWide(Db + j, lo, hi);
+            }
+            else if (sums)
             {
                 SV.Accumulate(Dg + j, dgv);
                 SV.Accumulate(Db + j, dbv);
@@ -83,8 +95,8 @@ internal unsafe struct RowGradBlockLoop<T> : ISimdLoop where T : unmanaged
             Dx[o] = F(g);
         }
         if (Dg == null) return;
-        Dg[j] += dg;
-        Db[j] += db;
+        Dg[j] = (First ? 0 : Dg[j]) + dg;
+        Db[j] = (First ? 0 : Db[j]) + db;
     }
 
     /// <summary>((x − mh) − ml) with both subtractions rounded to T, as the vector lanes compute it.</summary>
