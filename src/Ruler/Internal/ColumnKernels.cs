@@ -103,7 +103,11 @@ internal static unsafe class ColumnKernels
                         b[i] = args.Beta == null ? default : args.Beta[q];
                     }
                 }
-                var apply = new ApplyJob<T> { Plan = plan, Blocks = blocks, First = first, X = src, Y = args.Y, Mh = mh, Ml = ml, A = a, B = b };
+                var apply = new ApplyJob<T>
+                {
+                    Plan = plan, Blocks = blocks, First = first, X = src, Y = args.Y, Mh = mh, Ml = ml, A = a, B = b,
+                    Stream = Streaming.For<T>((long)plan.Batch * plan.Rows * width),
+                };
                 Threading.For(ref apply, count * blocks);
             }
         }
@@ -291,6 +295,7 @@ internal static unsafe class ColumnKernels
         public ColumnPlan Plan;
         public int Blocks, First;
         public T* X, Y, Mh, Ml, A, B;
+        public bool Stream;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int task)
@@ -301,8 +306,9 @@ internal static unsafe class ColumnKernels
             for (int r = start; r < end; r++)
             {
                 long o = RowOffset(Plan, batch, r);
-                Simd.ApplyColumns(X + o, Y + o, width, Mh + v, Ml + v, A + v, B + v);
+                Simd.ApplyColumns(X + o, Y + o, width, Mh + v, Ml + v, A + v, B + v, Stream);
             }
+            if (Stream) Streaming.Fence();
         }
     }
 

@@ -14,6 +14,8 @@ internal unsafe interface ISimd<TV, T, TD> where T : unmanaged where TV : struct
     static abstract int Count { get; }
     static abstract TV Load(T* p);
     static abstract void Store(T* p, TV v);
+    /// <summary>A non-temporal store (around the caches) to p, which must be aligned to the vector's size.</summary>
+    static abstract void StoreStream(T* p, TV v);
     static abstract TV Splat(T v);
     static abstract TV Add(TV a, TV b);
     static abstract TV Sub(TV a, TV b);
@@ -98,6 +100,7 @@ internal readonly unsafe struct F512 : IFloatSimd<Vector512<float>, Vector512<do
     public static int Count => Vector512<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(float* p, Vector512<float> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Splat(float v) => Vector512.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
@@ -191,6 +194,7 @@ internal readonly unsafe struct D512 : ISimd<Vector512<double>, double, Vector51
     public static int Count => Vector512<double>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Load(double* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector512<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(double* p, Vector512<double> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Splat(double v) => Vector512.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Add(Vector512<double> a, Vector512<double> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> Sub(Vector512<double> a, Vector512<double> b) => a - b;
@@ -278,6 +282,7 @@ internal readonly unsafe struct F256 : IFloatSimd<Vector256<float>, Vector256<do
     public static int Count => Vector256<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(float* p, Vector256<float> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Splat(float v) => Vector256.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
@@ -371,6 +376,7 @@ internal readonly unsafe struct D256 : ISimd<Vector256<double>, double, Vector25
     public static int Count => Vector256<double>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Load(double* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector256<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(double* p, Vector256<double> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Splat(double v) => Vector256.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Add(Vector256<double> a, Vector256<double> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> Sub(Vector256<double> a, Vector256<double> b) => a - b;
@@ -458,6 +464,7 @@ internal readonly unsafe struct F128 : IFloatSimd<Vector128<float>, Vector128<do
     public static int Count => Vector128<float>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(float* p, Vector128<float> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Splat(float v) => Vector128.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
@@ -551,6 +558,7 @@ internal readonly unsafe struct D128 : ISimd<Vector128<double>, double, Vector12
     public static int Count => Vector128<double>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Load(double* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(double* p, Vector128<double> v) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreStream(double* p, Vector128<double> v) => v.StoreAlignedNonTemporal(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Splat(double v) => Vector128.Create(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Add(Vector128<double> a, Vector128<double> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> Sub(Vector128<double> a, Vector128<double> b) => a - b;
