@@ -60,7 +60,8 @@ internal static class BenchSuite
         new(false, s => RowBackward("RMSNorm.backward", s.Rows1024, 1024, center: false)),
         new(false, s => RowBackward("RMSNorm.backward", s.Rows768, 768, center: false)),
         new(false, s => RowBackward("RMSNorm.backward", s.Rows16384, 16384, center: false)),
-        new(true, _ => ModuleBackward(8, 2048)),
+        new(true, _ => ModuleBackward(8, 2048, verify: true)),
+        new(false, _ => ModuleBackward(8, 2048, verify: false)),
         new(false, s => AddBackward("AddLayerNorm.backward", s.Rows1024, 1024, center: true)),
         new(false, s => AddBackward("AddRMSNorm.backward", s.Rows768, 768, center: false)),
         new(true, _ => RowForward("LayerNorm.forward", 1, 4096, center: true, latency: true)),
@@ -211,10 +212,12 @@ internal static class BenchSuite
     /// <summary>
     /// The module path users call: <see cref="LayerNorm{T}.Backward"/> (input verified against the forward, dγ and dβ
     /// accumulated into <see cref="Parameter{T}.Grad"/>) after one forward, on a small tensor where its fixed costs show.
+    /// With <paramref name="verify"/> false the module skips the input check (<see cref="Normalizer{T}.VerifyBackwardInput"/>),
+    /// one extra read of x: the second row shows what that check costs.
     /// </summary>
-    private static BenchCase ModuleBackward(int rows, int d)
+    private static BenchCase ModuleBackward(int rows, int d, bool verify)
     {
-        var module = new LayerNorm<float>([d]);
+        var module = new LayerNorm<float>([d]) { VerifyBackwardInput = verify };
         int[] shape = [rows, d];
         var x = Random((long)rows * d, 1, 0.5f);
         var dy = Random(x.Length, 4);
@@ -228,7 +231,7 @@ internal static class BenchSuite
         new TensorPrimitivesPeer(1, d).RowForward(x, rows, d, gamma, module.Bias.Value, dx, meanF, rstdF, center: true, 1e-5f);
         var c = new BenchCase
         {
-            Section = Rows, Op = "LayerNorm.module.backward", Shape = $"{rows}x{d}",
+            Section = Rows, Op = verify ? "LayerNorm.module.backward" : "LayerNorm.module.unchecked.backward", Shape = $"{rows}x{d}",
             Bytes = 12L * x.Length, CopyBytes = 8L * x.Length,
             Ruler = () => module.Backward(x, shape, dy, dx),
             Copy = t => CopyBaseline.Copy(x, dx, t),
