@@ -40,8 +40,9 @@ internal interface IStreamingLoop : ISimdLoop
 /// output is left in cache, where the next layer reads it. Used where it measured faster: the apply pass of column
 /// layouts (BatchNorm channels-last training forward [32, 28, 28, 256]: 1.13-1.18x faster). Row backward (dx of
 /// LayerNorm at hidden 768 to 16384) measured no faster streamed (0.94-1.02x: it is bound by its two passes' arithmetic,
-/// not by the store traffic), and row and plane forwards measure the next group inside the write loop, whose float64
-/// sums a peeled head would regroup, so they keep ordinary stores.
+/// not by the store traffic). Row forward measured slower streamed (0.73-0.87x at 8192x1024 to 512x16384): streaming
+/// needs each row measured before it is written, and the pipelined pass (the next row measured from memory inside
+/// this row's write) is worth more than the saved reads; plane forwards pipeline the same way.
 /// </summary>
 internal static class Streaming
 {
