@@ -10,6 +10,7 @@ namespace Ruler.Internal;
 /// vector of eight row totals, so the horizontal sums of eight rows share instructions and their latencies overlap.
 /// Every sum is float64.
 /// </summary>
+[SkipLocalsInit]   // Measure and ApplyBlock write every stackalloc'd lane before reading it
 internal static unsafe class ShortRows
 {
     public const int MaxLength = 256, Block = 8;
