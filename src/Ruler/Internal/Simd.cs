@@ -101,53 +101,43 @@ internal static unsafe class Simd
         }
         int i = 0;
         if (typeof(T) == typeof(float))
-        {
-            if (Vector512.IsHardwareAccelerated)
-            {
-                int head = Head<T>(output, 64, n);
-                WholeUpTo<Vector256<float>, float, Vector256<double>, F256, TLoop>(ref loop, ref i, head);
-                WholeUpTo<Vector128<float>, float, Vector128<double>, F128, TLoop>(ref loop, ref i, head);
-                Streamed<Vector512<float>, float, Vector512<double>, F512, TLoop>(ref loop, ref i, n);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                int head = Head<T>(output, 32, n);
-                WholeUpTo<Vector128<float>, float, Vector128<double>, F128, TLoop>(ref loop, ref i, head);
-                Streamed<Vector256<float>, float, Vector256<double>, F256, TLoop>(ref loop, ref i, n);
-            }
-            if (Vector256.IsHardwareAccelerated) Whole<Vector256<float>, float, Vector256<double>, F256, TLoop>(ref loop, ref i, n);
-            if (Vector128.IsHardwareAccelerated) Whole<Vector128<float>, float, Vector128<double>, F128, TLoop>(ref loop, ref i, n);
-        }
+            StreamedWidths<float, Vector512<float>, Vector512<double>, F512, Vector256<float>, Vector256<double>, F256,
+                Vector128<float>, Vector128<double>, F128, TLoop>(ref loop, ref i, n, (float*)output);
         else
-        {
-            if (Vector512.IsHardwareAccelerated)
-            {
-                int head = Head<T>(output, 64, n);
-                WholeUpTo<Vector256<double>, double, Vector256<double>, D256, TLoop>(ref loop, ref i, head);
-                WholeUpTo<Vector128<double>, double, Vector128<double>, D128, TLoop>(ref loop, ref i, head);
-                Streamed<Vector512<double>, double, Vector512<double>, D512, TLoop>(ref loop, ref i, n);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                int head = Head<T>(output, 32, n);
-                WholeUpTo<Vector128<double>, double, Vector128<double>, D128, TLoop>(ref loop, ref i, head);
-                Streamed<Vector256<double>, double, Vector256<double>, D256, TLoop>(ref loop, ref i, n);
-            }
-            if (Vector256.IsHardwareAccelerated) Whole<Vector256<double>, double, Vector256<double>, D256, TLoop>(ref loop, ref i, n);
-            if (Vector128.IsHardwareAccelerated) Whole<Vector128<double>, double, Vector128<double>, D128, TLoop>(ref loop, ref i, n);
-        }
+            StreamedWidths<double, Vector512<double>, Vector512<double>, D512, Vector256<double>, Vector256<double>, D256,
+                Vector128<double>, Vector128<double>, D128, TLoop>(ref loop, ref i, n, (double*)output);
         for (; i < n; i++) loop.Scalar(i);
+    }
+
+    /// <summary>
+    /// The width cascade of <see cref="RunStreamed{T, TLoop}"/> for one element type: the head up to the widest width's
+    /// alignment on the narrower widths, the widest width streamed, then the narrower widths for what is left.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StreamedWidths<TE, TV5, TD5, S5, TV2, TD2, S2, TV1, TD1, S1, TLoop>(ref TLoop loop, ref int i, int n, TE* output)
+        where TE : unmanaged where TV5 : struct where TD5 : struct where S5 : ISimd<TV5, TE, TD5>
+        where TV2 : struct where TD2 : struct where S2 : ISimd<TV2, TE, TD2>
+        where TV1 : struct where TD1 : struct where S1 : ISimd<TV1, TE, TD1> where TLoop : struct, IStreamingLoop
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            int head = Head(output, 64, n);
+            Whole<TV2, TE, TD2, S2, TLoop>(ref loop, ref i, head);
+            Whole<TV1, TE, TD1, S1, TLoop>(ref loop, ref i, head);
+            Streamed<TV5, TE, TD5, S5, TLoop>(ref loop, ref i, n);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Whole<TV1, TE, TD1, S1, TLoop>(ref loop, ref i, Head(output, 32, n));
+            Streamed<TV2, TE, TD2, S2, TLoop>(ref loop, ref i, n);
+        }
+        if (Vector256.IsHardwareAccelerated) Whole<TV2, TE, TD2, S2, TLoop>(ref loop, ref i, n);
+        if (Vector128.IsHardwareAccelerated) Whole<TV1, TE, TD1, S1, TLoop>(ref loop, ref i, n);
     }
 
     /// <summary>Elements before the first <paramref name="alignment"/>-aligned address at or after p (a multiple of 16 bytes' worth), at most n.</summary>
     private static int Head<T>(T* p, int alignment, int n) where T : unmanaged =>
         Math.Min(n, (int)((alignment - ((nint)p & (alignment - 1))) & (alignment - 1)) / sizeof(T));
-
-    /// <summary>Whole vectors of width S.Count in [i, limit), if any; moves i past them.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WholeUpTo<TV, TE, TD, S, TLoop>(ref TLoop loop, ref int i, int limit)
-        where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD> where TLoop : struct, ISimdLoop =>
-        Whole<TV, TE, TD, S, TLoop>(ref loop, ref i, limit);
 
     /// <summary><see cref="Whole"/> with the loop's stores non-temporal (its output is aligned to S from i on).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -159,7 +149,7 @@ internal static unsafe class Simd
         loop.Stream = false;
     }
 
-    /// <summary>Hands the loop the whole vectors of width S.Count left in [i, n), if any, and moves i past them.</summary>
+    /// <summary>Hands the loop the whole vectors of width S.Count left in [i, n) (n: an end or a limit), if any, and moves i past them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Whole<TV, TE, TD, S, TLoop>(ref TLoop loop, ref int i, int n)
         where TE : unmanaged where TV : struct where TD : struct where S : ISimd<TV, TE, TD> where TLoop : struct, ISimdLoop
