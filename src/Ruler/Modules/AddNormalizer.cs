@@ -33,12 +33,13 @@ public abstract class AddNormalizer<T> where T : unmanaged
     private GroupMoments[] _check = [];
     private RulerSpec? _ruler;
     private IRulerBackend _backend = CpuBackend.Instance;
+    private readonly int _features;
 
     private protected AddNormalizer(int[] normalizedShape, double eps, bool center)
     {
         Check.ElementType<T>();
         ArgumentNullException.ThrowIfNull(normalizedShape);
-        Check.Shape(normalizedShape, nameof(normalizedShape));
+        _features = (int)Check.Shape(normalizedShape, nameof(normalizedShape));
         Check.Eps(eps);
         _normalizedShape = normalizedShape.ToArray();
         Eps = eps;
@@ -106,9 +107,8 @@ public abstract class AddNormalizer<T> where T : unmanaged
 
     private protected void CreateAffine(bool weight, bool bias)
     {
-        int length = (int)Check.Shape(_normalizedShape, "normalizedShape");
-        if (weight) _parameters.Add(_weight = new Parameter<T>("weight", Filled(length, 1)) { NoWeightDecay = true });
-        if (bias) _parameters.Add(_bias = new Parameter<T>("bias", Filled(length, 0)) { NoWeightDecay = true });
+        if (weight) _parameters.Add(_weight = new Parameter<T>("weight", Filled(_features, 1)) { NoWeightDecay = true });
+        if (bias) _parameters.Add(_bias = new Parameter<T>("bias", Filled(_features, 0)) { NoWeightDecay = true });
     }
 
     /// <summary>h = x + u; y = norm(h). Saves h's statistics for <see cref="Backward"/>.</summary>
