@@ -79,6 +79,26 @@ public class FastPathAllocationTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void FusedModulesAllocateNothingPerCall(string backend)
+    {
+        var modules = new AddNormalizer<float>[] { new AddLayerNorm<float>([256]), new AddRmsNorm<float>([256]) };
+        int[] shape = [512, 256];
+        int n = 512 * 256;
+        float[] x = Random(n, 1), u = Random(n, 2), dy = Random(n, 3), h = new float[n], y = new float[n], dsum = new float[n];
+        foreach (var module in modules)
+        {
+            module.Backend = TestBackends.Get(backend);
+            long bytes = Allocated(() =>
+            {
+                module.Forward(x, u, shape, h, y);
+                module.Backward(h, shape, dy, default, dsum);
+            });
+            Assert.True(bytes == 0, $"{module.GetType().Name}: {bytes} bytes in 100 forward+backward calls");
+        }
+    }
+
     private static void AssertNoAllocation<T>(IRulerBackend backend, string name) where T : unmanaged
     {
         var (ruler, shape) = name switch
