@@ -2,12 +2,17 @@
 """Per-file mutation scores from a Stryker mutation-report.json, as a markdown table.
 
 score = (killed + timeout) / (killed + timeout + survived + no coverage), as Stryker counts it;
-compile errors and ignored mutants are left out of the score and shown in their own columns."""
+compile errors and ignored mutants are left out of the score and shown in their own columns.
+
+    mutation-table.py REPORT [ROOT]               the table (ROOT: a path prefix to strip from the file names)
+    mutation-table.py REPORT [ROOT] --survivors   then every survived and uncovered mutant: file:line, mutator,
+                                                  the original code and its replacement"""
 import json
 import sys
 
-report = json.load(open(sys.argv[1]))
-root = sys.argv[2] if len(sys.argv) > 2 else ""
+args = [a for a in sys.argv[1:] if a != "--survivors"]
+report = json.load(open(args[0]))
+root = args[1] if len(args) > 1 else ""
 rows = []
 totals = {}
 for path, entry in sorted(report["files"].items()):
@@ -38,3 +43,21 @@ for path, c in rows:
         name = name[name.index(root) + len(root):]
     print(line(name, c))
 print(line("**all**", totals))
+
+if "--survivors" in sys.argv:
+    print()
+    for path, entry in sorted(report["files"].items()):
+        name = path.replace("\\", "/")
+        if root and root in name:
+            name = name[name.index(root) + len(root):]
+        lines = entry["source"].split("\n")
+        for m in sorted(entry["mutants"], key=lambda m: (m["location"]["start"]["line"], m["location"]["start"]["column"])):
+            if m["status"] not in ("Survived", "NoCoverage"):
+                continue
+            start, end = m["location"]["start"], m["location"]["end"]
+            if start["line"] == end["line"]:
+                original = lines[start["line"] - 1][start["column"] - 1:end["column"] - 1]
+            else:
+                original = lines[start["line"] - 1][start["column"] - 1:] + " ..."
+            print(f"- {name}:{start['line']} {m['status']} {m['mutatorName']}: `{original.strip()[:100]}` -> "
+                  f"`{m.get('replacement', '').strip()[:100]}`")

@@ -10,7 +10,8 @@
 #
 # Environment: FILTER overrides the test filter (dotnet test --filter syntax), OUT the output folder
 # (default artifacts/mutation/<set>-<time>), CONCURRENCY the number of test runners (default 2).
-# Prints the per-file table (tools/mutation-table.py) at the end; the html report is in $OUT/reports.
+# Prints the per-file table (tools/mutation-table.py) at the end, into $OUT/scores.md, and lists every survived or
+# uncovered mutant in $OUT/survivors.md; the html report is in $OUT/reports.
 #
 # How instrumentation is kept to the files under test: Stryker.NET mutates *every* file of the project and only then
 # drops the mutants outside its `mutate` globs, so with globs alone all ~3900 mutants of src/Ruler (the SIMD loops
@@ -105,4 +106,5 @@ echo "mutation.sh: $(( ($(date +%s) - start) / 60 )) min" | tee -a "$out/command
 
 report=$(find "$out" -name mutation-report.json | head -1)
 python3 "$repo/tools/mutation-table.py" "$report" "$src/" | tee "$out/scores.md"
+python3 "$repo/tools/mutation-table.py" "$report" "$src/" --survivors > "$out/survivors.md"
 rm -rf "$scratch"
