@@ -13,6 +13,14 @@ import sys
 args = [a for a in sys.argv[1:] if a != "--survivors"]
 report = json.load(open(args[0]))
 root = args[1] if len(args) > 1 else ""
+
+
+def display(path):
+    """The file's name as the table shows it: forward slashes, ROOT stripped."""
+    name = path.replace("\\", "/")
+    return name[name.index(root) + len(root):] if root and root in name else name
+
+
 rows = []
 totals = {}
 for path, entry in sorted(report["files"].items()):
@@ -38,18 +46,13 @@ def line(name, c):
 print("| File | Score | Killed | Timeout | Survived | No coverage | Compile error | Ignored |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for path, c in rows:
-    name = path.replace("\\", "/")
-    if root and root in name:
-        name = name[name.index(root) + len(root):]
-    print(line(name, c))
+    print(line(display(path), c))
 print(line("**all**", totals))
 
 if "--survivors" in sys.argv:
     print()
     for path, entry in sorted(report["files"].items()):
-        name = path.replace("\\", "/")
-        if root and root in name:
-            name = name[name.index(root) + len(root):]
+        name = display(path)
         lines = entry["source"].split("\n")
         for m in sorted(entry["mutants"], key=lambda m: (m["location"]["start"]["line"], m["location"]["start"]["column"])):
             if m["status"] not in ("Survived", "NoCoverage"):
