@@ -17,7 +17,14 @@ public abstract class Activation<T> : Layer<T> where T : unmanaged, IFloatingPoi
     /// <summary>dx = f′(x)·dy for the x of the last forward.</summary>
     public abstract T[] Backward(T[] dy);
 
-    private protected T[] Saved => _x ?? throw new InvalidOperationException($"{GetType().Name}.Backward before Forward.");
+    /// <summary>The x of the last forward, after checking that <paramref name="dy"/> has its length.</summary>
+    private protected T[] SavedFor(T[] dy)
+    {
+        string name = GetType().Name.Split('`')[0];
+        var x = _x ?? throw new InvalidOperationException($"{name}.Backward before Forward.");
+        CheckGradient(name, dy, x.Length);
+        return x;
+    }
 
     /// <summary>Creates the activation of a kind.</summary>
     public static Activation<T> Create(ActivationKind kind) => kind switch
@@ -59,7 +66,7 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = Saved;
+        var x = SavedFor(dy);
         var dx = Ensure(ref _dx, x.Length);
         int i = 0;
         if (typeof(T) == typeof(float))
@@ -101,7 +108,7 @@ public sealed class Tanh<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = Saved;
+        var x = SavedFor(dy);
         var y = _y!;
         var dx = Ensure(ref _dx, x.Length);
         // dx = dy − y²·dy, three vector passes.
@@ -170,7 +177,7 @@ public sealed class Gelu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = Saved;
+        var x = SavedFor(dy);
         var th = _tanh!;
         var dx = Ensure(ref _dx, x.Length);
         for (int i = 0; i < x.Length; i++)

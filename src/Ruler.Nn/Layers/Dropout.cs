@@ -10,6 +10,7 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
     private readonly Rng _rng;
     private T[]? _mask, _y, _dx;
     private bool _active;
+    private int _length = -1;
 
     /// <summary>Creates a dropout layer with drop probability p in [0, 1).</summary>
     public Dropout(double p, ulong seed)
@@ -26,6 +27,7 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
     public T[] Forward(T[] x)
     {
         _active = Training && P > 0;
+        _length = x.Length;
         if (!_active) return x;
         var mask = Ensure(ref _mask, x.Length);
         var y = Ensure(ref _y, x.Length);
@@ -41,6 +43,8 @@ public sealed class Dropout<T> : Layer<T> where T : unmanaged, IFloatingPointIee
     /// <summary>dx = dy·mask/(1 − p) with the mask of the last forward.</summary>
     public T[] Backward(T[] dy)
     {
+        if (_length < 0) throw new InvalidOperationException("Dropout.Backward before Forward.");
+        CheckGradient("Dropout", dy, _length);
         if (!_active) return dy;
         var mask = _mask!;
         var dx = Ensure(ref _dx, dy.Length);

@@ -49,6 +49,7 @@ public sealed class Embedding<T> : Layer<T> where T : unmanaged, IFloatingPointI
     public void Backward(T[] dy)
     {
         var tokens = _tokens ?? throw new InvalidOperationException("Embedding.Backward before Forward.");
+        CheckGradient("Embedding", dy, tokens.Length * Dim);
         var g = Weight.Grad;
         for (int i = 0; i < tokens.Length; i++)
         {

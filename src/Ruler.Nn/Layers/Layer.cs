@@ -32,6 +32,16 @@ public abstract class Layer<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     private protected static T Const(double v) => T.CreateTruncating(v);
+
+    /// <summary>Refuses a gradient whose length is not that of the last forward's output (one message shape for every layer).</summary>
+    /// <param name="layer">The layer's name in the message, e.g. "MaxPool2d".</param>
+    /// <param name="dy">The gradient handed to Backward.</param>
+    /// <param name="expected">The length of the last forward's output.</param>
+    private protected static void CheckGradient(string layer, T[] dy, int expected)
+    {
+        ArgumentNullException.ThrowIfNull(dy);
+        if (dy.Length != expected) throw new ArgumentException($"{layer}.Backward: dy needs {expected} elements (the last forward's output), got {dy.Length}.", nameof(dy));
+    }
 }
 
 /// <summary>A parameter and its name in a model (Ruler's normalizers name theirs just "weight"/"bias"; the model adds the path).</summary>

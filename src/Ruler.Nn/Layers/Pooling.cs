@@ -45,6 +45,7 @@ public sealed class MaxPool2d<T>(int size = 2) : Layer<T> where T : unmanaged, I
     public T[] Backward(T[] dy)
     {
         var argmax = _argmax ?? throw new InvalidOperationException("MaxPool2d.Backward before Forward.");
+        CheckGradient("MaxPool2d", dy, argmax.Length);
         var dx = Ensure(ref _dx, _inputLength);
         Array.Clear(dx);
         for (int o = 0; o < dy.Length; o++) dx[argmax[o]] += dy[o];
@@ -85,6 +86,8 @@ public sealed class AvgPool2d<T>(int size = 2) : Layer<T> where T : unmanaged, I
     /// <summary>dx: each window's dy spread evenly over it.</summary>
     public T[] Backward(T[] dy)
     {
+        var y = _y ?? throw new InvalidOperationException("AvgPool2d.Backward before Forward.");
+        CheckGradient("AvgPool2d", dy, y.Length);
         int oh = _h / Size, ow = _w / Size;
         var dx = Ensure(ref _dx, _n * _c * _h * _w);
         Array.Clear(dx);
@@ -127,6 +130,8 @@ public sealed class GlobalAvgPool<T> : Layer<T> where T : unmanaged, IFloatingPo
     /// <summary>dx = dy[n, c]/(h·w) at every position of the plane.</summary>
     public T[] Backward(T[] dy)
     {
+        var y = _y ?? throw new InvalidOperationException("GlobalAvgPool.Backward before Forward.");
+        CheckGradient("GlobalAvgPool", dy, y.Length);
         var dx = Ensure(ref _dx, dy.Length * _planeSize);
         T inv = Const(1.0 / _planeSize);
         for (int pl = 0; pl < dy.Length; pl++) dx.AsSpan(pl * _planeSize, _planeSize).Fill(dy[pl] * inv);

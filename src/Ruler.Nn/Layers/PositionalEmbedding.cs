@@ -48,6 +48,8 @@ public sealed class PositionalEmbedding<T> : Layer<T> where T : unmanaged, IFloa
     /// <summary>Accumulates dP[t] += Σ_b dy[b, t]; the input gradient is dy itself, returned as is.</summary>
     public T[] Backward(T[] dy)
     {
+        if (_y is null) throw new InvalidOperationException("PositionalEmbedding.Backward before Forward.");
+        CheckGradient("PositionalEmbedding", dy, _batch * _time * Dim);
         var g = Weight.Grad;
         for (int b = 0; b < _batch; b++)
             for (int i = 0; i < _time * Dim; i++) g[i] += dy[b * _time * Dim + i];
