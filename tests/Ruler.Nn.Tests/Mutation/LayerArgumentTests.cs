@@ -74,6 +74,9 @@ public class LayerArgumentTests
 
         Refused<ArgumentOutOfRangeException>(() => new PositionalEmbedding<double>("wpe", 0, 4, R), "context", "PositionalEmbedding wpe: sizes must be >= 1, got 0×4.");
         Refused<ArgumentOutOfRangeException>(() => new PositionalEmbedding<double>("wpe", 4, 0, R), "context", "got 4×0.");
+        var single = new PositionalEmbedding<double>("one", 1, 1, R);
+        var ys = single.Forward([1.0, 2.0], 2, 1);
+        Assert.Equal([1 + single.Weight.Value[0], 2 + single.Weight.Value[0]], ys);
         var wpe = new PositionalEmbedding<double>("wpe", 5, 2, R);
         Refused<InvalidOperationException>(() => wpe.Backward(new double[2]), null, "PositionalEmbedding.Backward before Forward.");
         Refused<ArgumentOutOfRangeException>(() => wpe.Forward(new double[12], 1, 6), "time", "PositionalEmbedding wpe.weight: time must be in [1, 5], got 6.");
@@ -134,6 +137,8 @@ public class LayerArgumentTests
         double[] dy = [4, 5, 6];
         Assert.Same(dy, d.Backward(dy));
         Refused<ArgumentException>(() => d.Backward(new double[2]), "dy", "Dropout.Backward: dy needs 3 elements (the last forward's output), got 2.");
+        // An empty input is a forward like any other.
+        Assert.Empty(d.Backward(d.Forward([])));
         var active = new Dropout<double>(0.5, 1) { Training = true };
         active.Forward(x);
         Refused<ArgumentException>(() => active.Backward(new double[4]), "dy", "got 4.");

@@ -205,6 +205,35 @@ public class NormSlotContractTests
         Near(final.Forward(expected, [6, 4]), normalized);
     }
 
+    [Fact]
+    public void ResidualStackRefusesNoBlocks() =>
+        Refused<ArgumentNullException>(() => ResidualStack.Forward<double>(null!, new double[4], null, 1, 1), "blocks");
+
+    /// <summary>
+    /// The engine's hot loop: after the first call of a shape, a fused slot's AddForward and AddBackward allocate
+    /// nothing on the calling thread (the statistics, the ruler and its layout are kept while the shape stays).
+    /// </summary>
+    [Fact]
+    public void FusedSlotAllocatesNothingPerCallAfterTheFirst()
+    {
+        var slot = NormSlot<float>.ForTokens("ln", NormKind.LayerNorm, 64);
+        int rows = 8;
+        var x = new float[rows * 64];
+        var u = new float[x.Length];
+        var dy = new float[x.Length];
+        for (int i = 0; i < x.Length; i++) (x[i], u[i], dy[i]) = (MathF.Sin(i), MathF.Cos(i), MathF.Sin(3 * i));
+        slot.AddForward(x, u, [rows, 64]);
+        slot.AddBackward(dy, dy);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int call = 0; call < 100; call++)
+        {
+            slot.AddForward(x, u, [rows, 64]);
+            slot.AddBackward(dy, dy);
+        }
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(bytes == 0, $"{bytes} bytes allocated in 100 fused forward/backward pairs");
+    }
+
     private static ResidualBlock<double> Block(NormPlacement placement, Rng rng) =>
         new(placement, NormSlot<double>.ForTokens("ln", NormKind.LayerNorm, 4), new Mlp<double>("mlp", 4, 8, ActivationKind.Gelu, rng));
 
