@@ -7,6 +7,7 @@
 #   tools/mutation.sh nn                    # Ruler.Nn's layers and optimizers against tests/Ruler.Nn.Tests
 #   tools/mutation.sh Modules/LayerNorm.cs Internal/Check.cs      # chosen files of src/Ruler (paths under src/Ruler)
 #   tools/mutation.sh --nn Layers/Linear.cs                       # chosen files of src/Ruler.Nn
+#   tools/mutation.sh Internal/RowKernels.cs:201-205              # only the mutants on lines 201-205 of a file
 #
 # Environment: FILTER overrides the test filter (dotnet test --filter syntax), OUT the output folder
 # (default artifacts/mutation/<set>-<time>), CONCURRENCY the number of test runners (default 2).
@@ -61,8 +62,10 @@ fi
 [[ $set_name == custom && $# -eq 0 ]] && { echo "no files" >&2; exit 2; }
 filter=${FILTER:-$filter}
 
+# A file may carry a line range, FILE:FROM-TO; Stryker's mutate patterns take a character span, {start..end}.
+path_of() { [[ $1 =~ ^(.+\.cs):[0-9]+-[0-9]+$ ]] && echo "${BASH_REMATCH[1]}" || echo "$1"; }
 for f in "${files[@]}"; do
-  compgen -G "$src/$f" > /dev/null || { echo "mutation.sh: no file matches $src/$f" >&2; exit 2; }
+  compgen -G "$src/$(path_of "$f")" > /dev/null || { echo "mutation.sh: no file matches $src/$(path_of "$f")" >&2; exit 2; }
 done
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
@@ -81,14 +84,30 @@ fi
 ( cd "$scratch/$src"
   shopt -s globstar nullglob
   declare -A target=()
-  for f in "${files[@]}"; do for g in $f; do target[$g]=1; done; done
+  for f in "${files[@]}"; do for g in $(path_of "$f"); do target[$g]=1; done; done
   for g in **/*.cs; do
     [[ $g == bin/* || $g == obj/* || -n ${target[$g]:-} ]] && continue
     { printf '// Stryker disable all\n'; cat "$g"; } > "$g.tmp" && mv "$g.tmp" "$g"
   done )
 
 mutate=()
-for f in "${files[@]}"; do mutate+=(-m "**/$src/$f"); done
+for f in "${files[@]}"; do
+  if [[ $f =~ ^(.+\.cs):([0-9]+)-([0-9]+)$ ]]; then
+    # Character offsets (UTF-16 code units, as Roslyn counts them; the sources are BMP-only) of the first and last line.
+    span=$(python3 - "$scratch/$src/${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding='utf-8-sig').read().split('\n')
+a, b = int(sys.argv[2]), int(sys.argv[3])
+if not 1 <= a <= b <= len(lines): sys.exit(f"mutation.sh: lines {a}-{b} outside 1-{len(lines)} of {sys.argv[1]}")
+start = sum(len(l) + 1 for l in lines[:a - 1])
+print(f"{start}..{start + sum(len(l) + 1 for l in lines[a - 1:b]) - 1}")
+PY
+) || exit 2
+    mutate+=(-m "**/$src/${BASH_REMATCH[1]}{$span}")
+  else
+    mutate+=(-m "**/$src/$f")
+  fi
+done
 
 echo "mutation.sh: $set_name: ${files[*]} in $src${REV:+ at $REV ($(git rev-parse --short "$REV"))}, tests $tests, filter: $filter" | tee "$out/command.txt"
 cd "$scratch/$tests"
