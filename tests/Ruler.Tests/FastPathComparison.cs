@@ -159,6 +159,15 @@ internal static class FastPathComparison
             Close(failures, $"{at} Backward dx", D(fast.Dx), D(expected.Dx), Tolerance<T>(), TermScale(d, rstd));
             Close(failures, $"{at} Backward dgamma", D(fast.Dg), D(expected.Dg), Tolerance<T>());
             Close(failures, $"{at} Backward dbeta", D(fast.Db), D(expected.Db), Tolerance<T>());
+            if (!d.Affine) continue;
+            // Only one of dγ, dβ asked for (the other span empty): the same values, and dx unchanged.
+            var onlyBeta = new Outputs<T>(layout);
+            RulerOps.Backward(backend, c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Dy, onlyBeta.Dx, default, onlyBeta.Db, fromInput);
+            Close(failures, $"{at} Backward dbeta without dgamma", D(onlyBeta.Db), D(expected.Db), Tolerance<T>());
+            Close(failures, $"{at} Backward dx without dgamma", D(onlyBeta.Dx), D(expected.Dx), Tolerance<T>(), TermScale(d, rstd));
+            var onlyGamma = new Outputs<T>(layout);
+            RulerOps.Backward(backend, c.Ruler, d.X, c.Shape, mean, rstd, d.Gamma, d.Dy, onlyGamma.Dx, onlyGamma.Dg, default, fromInput);
+            Close(failures, $"{at} Backward dgamma without dbeta", D(onlyGamma.Dg), D(expected.Dg), Tolerance<T>());
         }
     }
 
