@@ -123,25 +123,16 @@ public class LayerOracleTests
         foreach (var (n, c, h, w) in shapes)
         {
             var x = GradCheck.Gaussian(rng, n * c * h * w).Select(v => Math.Round(2 * v) / 2).ToArray();
-            int oh = h / size, ow = w / size;
-            var y = new double[n * c * oh * ow];
+            var y = new double[n * c * (h / size) * (w / size)];
             var g = GradCheck.Gaussian(rng, y.Length);
             var dx = new double[x.Length];
-            for (int pl = 0; pl < n * c; pl++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int best = -1;
-                        for (int a = 0; a < size; a++)
-                            for (int bb = 0; bb < size; bb++)
-                            {
-                                int xi = (pl * h + i * size + a) * w + j * size + bb;
-                                if (best < 0 || x[xi] > x[best]) best = xi;
-                            }
-                        int yi = (pl * oh + i) * ow + j;
-                        y[yi] = x[best];
-                        dx[best] += g[yi];
-                    }
+            foreach (var (yi, window) in Windows(n * c, h, w, size))
+            {
+                int best = window[0];
+                foreach (int xi in window) if (x[xi] > x[best]) best = xi;
+                y[yi] = x[best];
+                dx[best] += g[yi];
+            }
             string at = $"size {size}, input {n}×{c}×{h}×{w}";
             Near(y, pool.Forward(x, n, c, h, w), at + ": y");
             Near(dx, pool.Backward(g), at + ": dx");
@@ -159,27 +150,34 @@ public class LayerOracleTests
         foreach (var (n, c, h, w) in shapes)
         {
             var x = GradCheck.Gaussian(rng, n * c * h * w);
-            int oh = h / 2, ow = w / 2;
-            var y = new double[n * c * oh * ow];
+            var y = new double[n * c * (h / 2) * (w / 2)];
             var g = GradCheck.Gaussian(rng, y.Length);
             var dx = new double[x.Length];
-            for (int pl = 0; pl < n * c; pl++)
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++)
-                    {
-                        int yi = (pl * oh + i) * ow + j;
-                        for (int a = 0; a < 2; a++)
-                            for (int bb = 0; bb < 2; bb++)
-                            {
-                                int xi = (pl * h + 2 * i + a) * w + 2 * j + bb;
-                                y[yi] += x[xi] / 4;
-                                dx[xi] = g[yi] / 4;
-                            }
-                    }
+            foreach (var (yi, window) in Windows(n * c, h, w, 2))
+                foreach (int xi in window)
+                {
+                    y[yi] += x[xi] / 4;
+                    dx[xi] = g[yi] / 4;
+                }
             string at = $"input {n}×{c}×{h}×{w}";
             Near(y, pool.Forward(x, n, c, h, w), at + ": y");
             Near(dx, pool.Backward(g), at + ": dx");
         }
+    }
+
+    /// <summary>The windows of a pooling whose stride is its size: each output's index and its window's input indices, row-major (trailing rows and columns that do not fill a window belong to none).</summary>
+    private static IEnumerable<(int Y, int[] X)> Windows(int planes, int h, int w, int size)
+    {
+        int oh = h / size, ow = w / size;
+        for (int pl = 0; pl < planes; pl++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                {
+                    var window = new int[size * size];
+                    for (int a = 0; a < size; a++)
+                        for (int b = 0; b < size; b++) window[a * size + b] = (pl * h + i * size + a) * w + j * size + b;
+                    yield return ((pl * oh + i) * ow + j, window);
+                }
     }
 
     /// <summary>CenterOnly: each group of <c>features</c> minus its mean, forward and backward (the map is its own adjoint).</summary>
