@@ -18,9 +18,10 @@ public abstract class Activation<T> : Layer<T> where T : unmanaged, IFloatingPoi
     public abstract T[] Backward(T[] dy);
 
     /// <summary>The x of the last forward, after checking that <paramref name="dy"/> has its length.</summary>
-    private protected T[] SavedFor(T[] dy)
+    /// <param name="dy">The gradient handed to Backward.</param>
+    /// <param name="name">The activation's name for the messages (a literal: nothing is built per call).</param>
+    private protected T[] SavedFor(T[] dy, string name)
     {
-        string name = GetType().Name.Split('`')[0];
         var x = _x ?? throw new InvalidOperationException($"{name}.Backward before Forward.");
         CheckGradient(name, dy, x.Length);
         return x;
@@ -66,7 +67,7 @@ public sealed class Relu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = SavedFor(dy);
+        var x = SavedFor(dy, "Relu");
         var dx = Ensure(ref _dx, x.Length);
         int i = 0;
         if (typeof(T) == typeof(float))
@@ -108,7 +109,7 @@ public sealed class Tanh<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = SavedFor(dy);
+        var x = SavedFor(dy, "Tanh");
         var y = _y!;
         var dx = Ensure(ref _dx, x.Length);
         // dx = dy − y²·dy, three vector passes.
@@ -177,7 +178,7 @@ public sealed class Gelu<T> : Activation<T> where T : unmanaged, IFloatingPointI
     /// <inheritdoc />
     public override T[] Backward(T[] dy)
     {
-        var x = SavedFor(dy);
+        var x = SavedFor(dy, "Gelu");
         var th = _tanh!;
         var dx = Ensure(ref _dx, x.Length);
         for (int i = 0; i < x.Length; i++)

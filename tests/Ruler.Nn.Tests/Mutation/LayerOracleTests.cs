@@ -318,7 +318,8 @@ public class LayerOracleTests
         Near(y0, dropped.Forward(x, batch, time), "eval");
     }
 
-    private static void Near(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, string what)
+    /// <summary>Every element within 1e-12·(1 + |expected|).</summary>
+    internal static void Near(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, string what)
     {
         Assert.True(expected.Length == actual.Length, $"{what}: {actual.Length} elements, expected {expected.Length}");
         for (int i = 0; i < expected.Length; i++)

@@ -1,4 +1,5 @@
 using static Ruler.Nn.Tests.Mutation.LayerArgumentTests;
+using static Ruler.Nn.Tests.Mutation.LayerOracleTests;
 
 namespace Ruler.Nn.Tests.Mutation;
 
@@ -103,16 +104,16 @@ public class NormSlotContractTests
         var hRef = x.Zip(u, (a, b) => a + b).ToArray();
         var yRef = new double[hRef.Length];
         reference.Forward(hRef, [rows, d], yRef);
-        Near(hRef, h);
-        Near(yRef, y);
+        Near(hRef, h, "h");
+        Near(yRef, y, "y");
 
         var dy = GradCheck.Gaussian(rng, rows * d);
         var dRes = GradCheck.Gaussian(rng, rows * d);
         var dh = slot.AddBackward(dy, dRes);
         var dn = new double[hRef.Length];
         reference.Backward(hRef, [rows, d], dy, dn);
-        Near(dn.Zip(dRes, (a, b) => a + b).ToArray(), dh);
-        if (affine) Near(reference.Parameters[0].Grad, slot.Normalizer!.Parameters[0].Grad);
+        Near(dn.Zip(dRes, (a, b) => a + b).ToArray(), dh, "dh");
+        if (affine) Near(reference.Parameters[0].Grad, slot.Normalizer!.Parameters[0].Grad, "dγ");
     }
 
     /// <summary>A slot that adds and normalizes in two steps (BatchNorm): AddBackward without a residual gradient is its plain backward.</summary>
@@ -127,7 +128,7 @@ public class NormSlotContractTests
         var dy = GradCheck.Gaussian(rng, 12);
         slot.AddForward(x, u, [3, 4]);
         twin.Forward(x.Zip(u, (a, b) => a + b).ToArray(), [3, 4]);
-        Near(twin.Backward(dy), slot.AddBackward(dy, null));
+        Near(twin.Backward(dy), slot.AddBackward(dy, null), "dh");
     }
 
     [Fact]
@@ -201,8 +202,8 @@ public class NormSlotContractTests
         var x = GradCheck.Gaussian(rng, 2 * 3 * 4);
         var (stream, normalized) = ResidualStack.Forward(blocks, x, final, 2, 3);
         var expected = blocks[1].Forward(blocks[0].Forward(x, 2, 3), 2, 3);
-        Near(expected, stream);
-        Near(final.Forward(expected, [6, 4]), normalized);
+        Near(expected, stream, "stream");
+        Near(final.Forward(expected, [6, 4]), normalized, "normalized");
     }
 
     [Fact]
@@ -236,11 +237,4 @@ public class NormSlotContractTests
 
     private static ResidualBlock<double> Block(NormPlacement placement, Rng rng) =>
         new(placement, NormSlot<double>.ForTokens("ln", NormKind.LayerNorm, 4), new Mlp<double>("mlp", 4, 8, ActivationKind.Gelu, rng));
-
-    internal static void Near(ReadOnlySpan<double> expected, ReadOnlySpan<double> actual, double tolerance = 1e-12)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * (1 + Math.Abs(expected[i])), $"[{i}]: expected {expected[i]:R}, got {actual[i]:R}");
-    }
 }
